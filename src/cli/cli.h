@@ -1,0 +1,34 @@
+/* Shared conventions of the shopseq subcommands (exit codes, messages, helpers).
+ * Exit 0 on success, 1 on bad input or failure (one-line reason on stderr),
+ * 2 on bad usage. */
+#ifndef SQ_CLI_CLI_H
+#define SQ_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "shopseq/status.h"
+
+enum { SQ_EXIT_OK = 0, SQ_EXIT_FAIL = 1, SQ_EXIT_USAGE = 2 };
+
+/* One function per subcommand, in src/cli/cmd_<name>.c. argv[0] is the subcommand. */
+int sq_cmd_synth(int argc, char **argv);
+int sq_cmd_ingest(int argc, char **argv);
+int sq_cmd_stats(int argc, char **argv);
+int sq_cmd_run(int argc, char **argv);
+
+/* Prints "shopseq CMD: message" and returns SQ_EXIT_FAIL. */
+int sq_cli_fail(const char *cmd, const sq_error *err);
+/* Prints "shopseq CMD: message" + a pointer to --help and returns SQ_EXIT_USAGE. */
+int sq_cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Strict number parsing for flags: whole string, no overflow. 0 on success. */
+int sq_cli_parse_u64(const char *s, uint64_t *out);
+int sq_cli_parse_i64(const char *s, int64_t *out);
+int sq_cli_parse_double(const char *s, double *out);
+
+/* A JSON string literal (with quotes) of s, for hand-written JSON output. */
+void sq_cli_json_string(FILE *fp, const char *s, size_t n);
+
+#endif
