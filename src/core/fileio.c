@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 #include "fileio.h"
 
 #include <errno.h>
