@@ -21,6 +21,9 @@ static const command commands[] = {
     {"synth", sq_cmd_synth, "write a realistic synthetic shop log (the bundled default data)"},
     {"ingest", sq_cmd_ingest, "clean raw logs (CSV/TSV/JSON Lines, gz/zst) into a .sqd dataset"},
     {"stats", sq_cmd_stats, "one-screen summary of a .sqd dataset"},
+    {"train", sq_cmd_train, "train a sequence model (SASRec) into a .safetensors checkpoint"},
+    {"eval", sq_cmd_eval, "HR/NDCG/MRR@K of a model, leave-one-out, full-catalogue ranking"},
+    {"recommend", sq_cmd_recommend, "top-K next items for one user or all users"},
 };
 
 static void usage(FILE *fp) {
