@@ -1,0 +1,332 @@
+/* Lines from a file or stdin, plain, gzip or zstd.
+ *
+ * Decompressed bytes land in one large buffer (buf); a line that lies wholly inside it is
+ * returned as a pointer into it (no copy). Only a line that straddles two fills is copied
+ * into the line buffer (lb, max_line + 1 bytes, the +1 for a '\r' before the '\n'). */
+#include "data/linereader.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#define SQ_LR_BUFSZ ((size_t)1 << 20)
+#define SQ_LR_MAX_LINE ((size_t)1 << 30)
+
+struct sq_line_reader {
+    int fd;
+    int own_fd;
+    char *path; /* for messages */
+    size_t max_line;
+    sq_compression comp;
+
+    unsigned char *in; /* raw bytes (compressed modes; in plain mode in == buf) */
+    size_t in_pos, in_len;
+    int eof_raw;
+
+    char *buf; /* decompressed bytes [pos, end) */
+    size_t pos, end;
+    int eof;    /* buf will not be refilled */
+    int failed; /* a previous call returned -1; later calls repeat its error */
+    sq_status fail_status;
+    char fail_msg[256];
+
+    char *lb; /* partial line carried over a refill */
+    size_t lb_len;
+    int lb_toolong;
+
+    uint64_t bytes_in, file_size, lineno;
+
+    z_stream zs;
+    int zs_init, gz_in_member;
+    ZSTD_DStream *zd;
+    size_t zret;
+};
+
+static const char empty_line[1] = "";
+
+static ssize_t read_full(int fd, void *p, size_t n) {
+    for (;;) {
+        ssize_t k = read(fd, p, n);
+        if (k >= 0 || errno != EINTR) return k;
+    }
+}
+
+static int fail(sq_line_reader *r, sq_error *err, sq_status st, const char *what) {
+    r->failed = 1;
+    r->fail_status = st;
+    snprintf(r->fail_msg, sizeof r->fail_msg, "%s:%llu: %s", r->path,
+             (unsigned long long)(r->lineno + 1), what);
+    sq_error_set(err, st, "%s", r->fail_msg);
+    return -1;
+}
+
+/* Reads raw bytes into r->in (compressed modes). 0 ok (eof_raw set at end), -1 error. */
+static int read_raw(sq_line_reader *r, sq_error *err) {
+    ssize_t k = read_full(r->fd, r->in, SQ_LR_BUFSZ);
+    if (k < 0) return fail(r, err, SQ_ERR_IO, strerror(errno));
+    r->in_pos = 0;
+    r->in_len = (size_t)k;
+    r->bytes_in += (uint64_t)k;
+    if (k == 0) r->eof_raw = 1;
+    return 0;
+}
+
+/* Each fill_* writes from buf[0] and returns the byte count, 0 at end of input, -1. */
+static ptrdiff_t fill_gzip(sq_line_reader *r, sq_error *err) {
+    for (;;) {
+        if (r->zs.avail_in == 0 && !r->eof_raw) {
+            if (read_raw(r, err) != 0) return -1;
+            r->zs.next_in = r->in;
+            r->zs.avail_in = (uInt)r->in_len;
+        }
+        if (!r->gz_in_member) {
+            if (r->zs.avail_in == 0 && r->eof_raw) return 0;
+            if (inflateReset(&r->zs) != Z_OK) return fail(r, err, SQ_ERR_INTERNAL, "inflateReset");
+            r->gz_in_member = 1; /* first member, or another one after the previous */
+        }
+        r->zs.next_out = (Bytef *)r->buf;
+        r->zs.avail_out = (uInt)SQ_LR_BUFSZ;
+        int ret = inflate(&r->zs, Z_NO_FLUSH);
+        size_t produced = SQ_LR_BUFSZ - r->zs.avail_out;
+        if (ret == Z_STREAM_END) {
+            r->gz_in_member = 0;
+        } else if (ret == Z_BUF_ERROR) {
+            if (produced == 0 && r->zs.avail_in == 0 && r->eof_raw)
+                return fail(r, err, SQ_ERR_FORMAT, "truncated gzip stream");
+        } else if (ret != Z_OK) {
+            char what[160];
+            snprintf(what, sizeof what, "corrupt gzip stream (%s)",
+                     r->zs.msg ? r->zs.msg : "inflate failed");
+            return fail(r, err, SQ_ERR_FORMAT, what);
+        }
+        if (produced) return (ptrdiff_t)produced;
+    }
+}
+
+static ptrdiff_t fill_zstd(sq_line_reader *r, sq_error *err) {
+    for (;;) {
+        if (r->in_pos == r->in_len && !r->eof_raw && read_raw(r, err) != 0) return -1;
+        if (r->in_pos == r->in_len && r->eof_raw && r->zret == 0) return 0;
+        ZSTD_inBuffer ib = {r->in, r->in_len, r->in_pos};
+        ZSTD_outBuffer ob = {r->buf, SQ_LR_BUFSZ, 0};
+        size_t ret = ZSTD_decompressStream(r->zd, &ob, &ib);
+        r->in_pos = ib.pos;
+        if (ZSTD_isError(ret)) {
+            char what[160];
+            snprintf(what, sizeof what, "corrupt zstd stream (%s)", ZSTD_getErrorName(ret));
+            return fail(r, err, SQ_ERR_FORMAT, what);
+        }
+        r->zret = ret; /* 0: a frame is complete and flushed */
+        if (ob.pos) return (ptrdiff_t)ob.pos;
+        if (r->in_pos == r->in_len && r->eof_raw) {
+            if (r->zret != 0) return fail(r, err, SQ_ERR_FORMAT, "truncated zstd stream");
+            return 0;
+        }
+    }
+}
+
+/* Refills buf. 1 with data, 0 at end of input, -1 on error. */
+static int fill(sq_line_reader *r, sq_error *err) {
+    ptrdiff_t k;
+    r->pos = r->end = 0;
+    switch (r->comp) {
+    case SQ_COMPRESSION_GZIP: k = fill_gzip(r, err); break;
+    case SQ_COMPRESSION_ZSTD: k = fill_zstd(r, err); break;
+    default: {
+        ssize_t n = read_full(r->fd, r->buf, SQ_LR_BUFSZ);
+        if (n < 0) return fail(r, err, SQ_ERR_IO, strerror(errno));
+        r->bytes_in += (uint64_t)n;
+        k = n;
+        break;
+    }
+    }
+    if (k < 0) return -1;
+    r->end = (size_t)k;
+    return k > 0;
+}
+
+sq_status sq_line_reader_open(sq_line_reader **out, const char *path, size_t max_line,
+                              sq_error *err) {
+    *out = NULL;
+    if (!path) return sq_error_set(err, SQ_ERR_USAGE, "line reader: no path");
+    if (max_line == 0 || max_line > SQ_LR_MAX_LINE)
+        return sq_error_set(err, SQ_ERR_USAGE, "%s: max line length %zu out of range [1, %zu]",
+                            path, max_line, SQ_LR_MAX_LINE);
+    sq_line_reader *r = calloc(1, sizeof *r);
+    if (!r) return sq_error_set(err, SQ_ERR_NOMEM, "%s: out of memory", path);
+    r->fd = -1;
+    r->max_line = max_line;
+    int is_stdin = strcmp(path, "-") == 0;
+    r->path = strdup(is_stdin ? "<stdin>" : path);
+    r->in = malloc(SQ_LR_BUFSZ);
+    r->lb = malloc(max_line + 1);
+    if (!r->path || !r->in || !r->lb) {
+        sq_line_reader_close(r);
+        return sq_error_set(err, SQ_ERR_NOMEM, "%s: out of memory", path);
+    }
+    if (is_stdin) {
+        r->fd = 0;
+    } else {
+        r->fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (r->fd < 0) {
+            int e = errno;
+            sq_line_reader_close(r);
+            return sq_error_set(err, e == ENOENT ? SQ_ERR_NOT_FOUND : SQ_ERR_IO, "%s: %s", path,
+                                strerror(e));
+        }
+        r->own_fd = 1;
+    }
+    struct stat st;
+    if (fstat(r->fd, &st) == 0 && S_ISREG(st.st_mode)) r->file_size = (uint64_t)st.st_size;
+#ifdef POSIX_FADV_SEQUENTIAL
+    if (r->own_fd) (void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+
+    /* First bytes: enough to tell the compression from the magic number. */
+    size_t got = 0;
+    while (got < 4) {
+        ssize_t k = read_full(r->fd, r->in + got, SQ_LR_BUFSZ - got);
+        if (k < 0) {
+            int e = errno;
+            sq_line_reader_close(r);
+            return sq_error_set(err, SQ_ERR_IO, "%s: %s", path, strerror(e));
+        }
+        if (k == 0) break;
+        got += (size_t)k;
+    }
+    r->bytes_in = got;
+    r->in_len = got;
+    const unsigned char *m = r->in;
+    if (got >= 2 && m[0] == 0x1f && m[1] == 0x8b) {
+        r->comp = SQ_COMPRESSION_GZIP;
+    } else if (got >= 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd) {
+        r->comp = SQ_COMPRESSION_ZSTD;
+    } else {
+        r->comp = SQ_COMPRESSION_NONE;
+    }
+
+    if (r->comp == SQ_COMPRESSION_NONE) {
+        r->buf = (char *)r->in; /* one buffer: the raw bytes are the text */
+        r->in = NULL;
+        r->end = got;
+        r->eof = 0;
+    } else {
+        r->buf = malloc(SQ_LR_BUFSZ);
+        if (!r->buf) {
+            sq_line_reader_close(r);
+            return sq_error_set(err, SQ_ERR_NOMEM, "%s: out of memory", path);
+        }
+        if (r->comp == SQ_COMPRESSION_GZIP) {
+            if (inflateInit2(&r->zs, 15 + 32) != Z_OK) {
+                sq_line_reader_close(r);
+                return sq_error_set(err, SQ_ERR_NOMEM, "%s: inflateInit2 failed", path);
+            }
+            r->zs_init = 1;
+            r->zs.next_in = r->in;
+            r->zs.avail_in = (uInt)got;
+        } else {
+            r->zd = ZSTD_createDStream();
+            if (!r->zd || ZSTD_isError(ZSTD_initDStream(r->zd))) {
+                sq_line_reader_close(r);
+                return sq_error_set(err, SQ_ERR_NOMEM, "%s: ZSTD_createDStream failed", path);
+            }
+            r->zret = 1; /* inside a frame until the decoder says otherwise */
+        }
+    }
+    *out = r;
+    return SQ_OK;
+}
+
+/* Appends a piece of a straddling line to lb, or marks it too long. */
+static void carry(sq_line_reader *r, const char *p, size_t n) {
+    if (r->lb_toolong) return;
+    if (n > r->max_line + 1 - r->lb_len) {
+        r->lb_toolong = 1;
+        r->lb_len = 0;
+        return;
+    }
+    memcpy(r->lb + r->lb_len, p, n);
+    r->lb_len += n;
+}
+
+static int emit(sq_line_reader *r, sq_line *line, const char *p, size_t n, int toolong) {
+    if (n > 0 && p[n - 1] == '\r') n--;
+    r->lineno++;
+    if (r->lineno == 1 && n >= 3 && (unsigned char)p[0] == 0xef &&
+        (unsigned char)p[1] == 0xbb && (unsigned char)p[2] == 0xbf) {
+        p += 3;
+        n -= 3;
+    }
+    line->lineno = r->lineno;
+    if (toolong || n > r->max_line) {
+        line->data = empty_line;
+        line->len = 0;
+        line->flags = SQ_LINE_TOO_LONG;
+    } else {
+        line->data = p;
+        line->len = n;
+        line->flags = (n && memchr(p, 0, n)) ? SQ_LINE_HAS_NUL : 0;
+    }
+    return 1;
+}
+
+int sq_line_reader_next(sq_line_reader *r, sq_line *line, sq_error *err) {
+    if (r->failed) {
+        sq_error_set(err, r->fail_status, "%s", r->fail_msg);
+        return -1;
+    }
+    for (;;) {
+        if (r->pos < r->end) {
+            const char *p = r->buf + r->pos;
+            size_t avail = r->end - r->pos;
+            const char *nl = memchr(p, '\n', avail);
+            if (nl) {
+                size_t n = (size_t)(nl - p);
+                r->pos += n + 1;
+                if (r->lb_len == 0 && !r->lb_toolong) return emit(r, line, p, n, 0);
+                carry(r, p, n);
+                int toolong = r->lb_toolong;
+                size_t len = r->lb_len;
+                r->lb_len = 0;
+                r->lb_toolong = 0;
+                return emit(r, line, r->lb, len, toolong);
+            }
+            carry(r, p, avail);
+            r->pos = r->end;
+        }
+        if (r->eof) {
+            if (r->lb_len == 0 && !r->lb_toolong) return 0;
+            int toolong = r->lb_toolong;
+            size_t len = r->lb_len;
+            r->lb_len = 0;
+            r->lb_toolong = 0;
+            return emit(r, line, r->lb, len, toolong);
+        }
+        int k = fill(r, err);
+        if (k < 0) return -1;
+        if (k == 0) r->eof = 1;
+    }
+}
+
+sq_compression sq_line_reader_compression(const sq_line_reader *r) { return r->comp; }
+uint64_t sq_line_reader_bytes_in(const sq_line_reader *r) { return r->bytes_in; }
+uint64_t sq_line_reader_file_size(const sq_line_reader *r) { return r->file_size; }
+
+void sq_line_reader_close(sq_line_reader *r) {
+    if (!r) return;
+    if (r->own_fd && r->fd >= 0) close(r->fd);
+    if (r->zs_init) inflateEnd(&r->zs);
+    ZSTD_freeDStream(r->zd);
+    free(r->in);
+    free(r->buf);
+    free(r->lb);
+    free(r->path);
+    free(r);
+}
