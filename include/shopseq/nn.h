@@ -1,0 +1,152 @@
+/* The neural engine: layers as forward/backward pairs over plain float arrays.
+ *
+ * Conventions (llm.c style)
+ * - Shapes are given in comments as (N, C): N rows (tokens), C channels, row-major.
+ * - Sequences are *packed*: no padding is ever stored or computed. A batch of n_seq
+ *   sequences is one (N, C) array; sequence s owns rows [seq_off[s], seq_off[s+1]).
+ * - `x_forward(out, cache..., in, weights..., dims)` overwrites out and its caches.
+ * - `x_backward(din, dweights..., dout, cache..., dims)`: weight gradients ACCUMULATE
+ *   (+=); input gradients are documented per function (most accumulate too, so that a
+ *   residual branch can add into the same buffer).
+ * - Parallelism: our own OpenMP loops, each thread owning whole output rows (or whole
+ *   weight rows / columns for weight gradients), BLAS single-threaded inside
+ *   (sq_nn_init). Reductions run in a fixed order: results are deterministic for a given
+ *   seed and thread count.
+ * - Randomness: sq_nn_rng (xoshiro256**) for sampling; dropout masks come from a
+ *   counter-based hash of (seed, element index), so forward and backward regenerate the
+ *   same mask without storing it, independent of the thread count.
+ */
+#ifndef SHOPSEQ_NN_H
+#define SHOPSEQ_NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shopseq/status.h"
+
+/* Sets BLAS to one thread (we parallelise ourselves) and OpenMP to `threads` (0 = leave
+ * the OpenMP default). Call once before using the engine. */
+void sq_nn_init(int threads);
+int sq_nn_threads(void);
+
+/* ---- randomness ---- */
+typedef struct sq_nn_rng {
+    uint64_t s[4];
+} sq_nn_rng;
+
+void sq_nn_rng_seed(sq_nn_rng *r, uint64_t seed);
+uint64_t sq_nn_rng_next(sq_nn_rng *r);
+float sq_nn_rng_uniform(sq_nn_rng *r);             /* [0, 1) */
+uint32_t sq_nn_rng_below(sq_nn_rng *r, uint32_t n); /* [0, n), unbiased */
+float sq_nn_rng_normal(sq_nn_rng *r);
+/* Counter-based uniform in [0, 1) for element i of stream `seed`. */
+float sq_nn_hash_uniform(uint64_t seed, uint64_t i);
+
+/* ---- parameters: one contiguous buffer (and grad, AdamW m and v alike) ---- */
+typedef struct sq_nn_tensor {
+    char name[64];
+    int ndim;
+    int64_t shape[4];
+    size_t offset; /* in floats, into data/grad/m/v; 16-float aligned */
+    size_t numel;
+} sq_nn_tensor;
+
+typedef struct sq_nn_params {
+    sq_nn_tensor *t;
+    int n, cap;
+    size_t total; /* floats, including alignment gaps */
+    float *data, *grad, *m, *v;
+    int64_t step; /* AdamW steps taken */
+} sq_nn_params;
+
+/* Registers a tensor (before sq_nn_params_alloc); returns its index or -1 (no memory). */
+int sq_nn_params_add(sq_nn_params *p, const char *name, int ndim, const int64_t *shape);
+/* Allocates data, grad, m, v (zeroed). */
+sq_status sq_nn_params_alloc(sq_nn_params *p, sq_error *err);
+void sq_nn_params_free(sq_nn_params *p); /* accepts a zeroed p */
+static inline float *sq_nn_param(const sq_nn_params *p, int i) { return p->data + p->t[i].offset; }
+static inline float *sq_nn_pgrad(const sq_nn_params *p, int i) { return p->grad + p->t[i].offset; }
+int sq_nn_params_find(const sq_nn_params *p, const char *name); /* -1 if absent */
+void sq_nn_params_zero_grad(sq_nn_params *p);
+
+typedef struct sq_nn_adamw {
+    float lr, beta1, beta2, eps, weight_decay;
+} sq_nn_adamw;
+/* One AdamW step (PyTorch semantics, decoupled decay) over the whole buffer. */
+void sq_nn_adamw_step(sq_nn_params *p, const sq_nn_adamw *opt);
+
+/* ---- embedding (embedding.c) ----
+ * out (N, C) = table[ids[i]] (* scale).  backward: dtable rows ids[i] += scale * dout[i]
+ * (only touched rows are written: sparse rows into the dense gradient buffer). */
+void sq_nn_embedding_forward(float *out, const uint32_t *ids, const float *table, int N, int C,
+                             float scale);
+/* out (N, C) += table[ids[i]] */
+void sq_nn_embedding_add_forward(float *out, const uint32_t *ids, const float *table, int N,
+                                 int C);
+void sq_nn_embedding_backward(float *dtable, const float *dout, const uint32_t *ids, int N, int C,
+                              float scale);
+
+/* ---- linear (linear.c) ----  w (OC, IC) as in PyTorch, b (OC) or NULL.
+ * out (N, OC) = in (N, IC) . w^T + b        (overwrites out)
+ * din (N, IC) += dout . w   (if din),  dw += dout^T . in,  db += sum_rows dout */
+void sq_nn_linear_forward(float *out, const float *in, const float *w, const float *b, int N,
+                          int IC, int OC);
+void sq_nn_linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,
+                           const float *w, int N, int IC, int OC);
+
+/* ---- layernorm (layernorm.c) ----  mean, rstd (N) are caches.
+ * din (N, C) += ..., dw, db += ... */
+void sq_nn_layernorm_forward(float *out, float *mean, float *rstd, const float *in, const float *w,
+                             const float *b, int N, int C, float eps);
+void sq_nn_layernorm_backward(float *din, float *dw, float *db, const float *dout, const float *in,
+                              const float *w, const float *mean, const float *rstd, int N, int C);
+
+/* ---- elementwise (activation.c) ---- in-place allowed for forward (out == in).
+ * Backward: din = dout * f'(in), OVERWRITES din (din == dout allowed). */
+void sq_nn_relu_forward(float *out, const float *in, size_t n);
+void sq_nn_relu_backward(float *din, const float *dout, const float *in, size_t n);
+/* GELU, tanh approximation (PyTorch approximate="tanh"). */
+void sq_nn_gelu_forward(float *out, const float *in, size_t n);
+void sq_nn_gelu_backward(float *din, const float *dout, const float *in, size_t n);
+/* Inverted dropout with probability p; mask from (seed, index). p == 0: copy.
+ * Backward OVERWRITES din (din == dout allowed). */
+void sq_nn_dropout_forward(float *out, const float *in, size_t n, float p, uint64_t seed);
+void sq_nn_dropout_backward(float *din, const float *dout, size_t n, float p, uint64_t seed);
+/* x (N, C) *= row_mask?  (helpers) */
+void sq_nn_add(float *y, const float *x, size_t n); /* y += x */
+
+/* ---- multi-head self-attention core (attention.c) ----
+ * q, k, v (N, C) already projected (C = H * hd); out (N, C) = softmax(q k^T / sqrt(hd)) v
+ * per sequence and head. causal = 1: position i sees 0..i (the masked half is skipped);
+ * causal = 0: bidirectional over the sequence's own rows (packing is the padding mask).
+ * att: cache of probabilities, sq_nn_attention_cache_size(seq_off, n_seq, H) floats.
+ * att_drop: the same size when dropout_p > 0 (post-dropout weights), else NULL.
+ * Backward OVERWRITES dq, dk, dv. scratch: sq_nn_attention_scratch_size(maxL) floats per
+ * thread (threads * that in total). */
+size_t sq_nn_attention_cache_size(const int *seq_off, int n_seq, int H);
+size_t sq_nn_attention_scratch_size(int max_len);
+void sq_nn_attention_forward(float *out, float *att, float *att_drop, const float *q,
+                             const float *k, const float *v, const int *seq_off, int n_seq, int C,
+                             int H, int causal, float dropout_p, uint64_t seed);
+void sq_nn_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *att,
+                              const float *att_drop, const float *q, const float *k,
+                              const float *v, const int *seq_off, int n_seq, int C, int H,
+                              int causal, float dropout_p, uint64_t seed, float *scratch);
+
+/* ---- losses (loss.c) ----  h (N, C) hidden states, table (V, C) item embeddings used as
+ * the output layer. Each returns the mean loss over the N rows; when dh != NULL it also
+ * ACCUMULATES the gradient of that mean (times grad_scale) into dh (N, C) and dtable. */
+/* Full softmax cross-entropy over V classes. scratch: sq_nn_ce_scratch_size(V) floats. */
+size_t sq_nn_ce_scratch_size(int V);
+double sq_nn_ce_full(float *dh, float *dtable, const float *h, const float *table,
+                    const uint32_t *target, int N, int V, int C, float grad_scale, float *scratch);
+/* Sampled softmax: classes {target, neg[i*K .. i*K+K)} per row, target first. */
+double sq_nn_sampled_softmax(float *dh, float *dtable, const float *h, const float *table,
+                            const uint32_t *target, const uint32_t *neg, int N, int K, int C,
+                            float grad_scale);
+/* BCE: -log s(h.t) - sum_j log(1 - s(h.n_j)), mean over rows (K = 1 is the SASRec loss). */
+double sq_nn_bce_neg(float *dh, float *dtable, const float *h, const float *table,
+                    const uint32_t *target, const uint32_t *neg, int N, int K, int C,
+                    float grad_scale);
+
+#endif

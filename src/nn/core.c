@@ -1,0 +1,144 @@
+/* Engine setup, randomness, the parameter buffer and AdamW. */
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shopseq/nn.h"
+
+void sq_nn_init(int threads) {
+    openblas_set_num_threads(1);
+    if (threads > 0) omp_set_num_threads(threads);
+}
+
+int sq_nn_threads(void) { return omp_get_max_threads(); }
+
+/* ---- xoshiro256** seeded by splitmix64 ---- */
+static uint64_t splitmix64(uint64_t *x) {
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void sq_nn_rng_seed(sq_nn_rng *r, uint64_t seed) {
+    uint64_t x = seed;
+    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
+}
+
+static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+uint64_t sq_nn_rng_next(sq_nn_rng *r) {
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+float sq_nn_rng_uniform(sq_nn_rng *r) { return (float)(sq_nn_rng_next(r) >> 40) * 0x1.0p-24f; }
+
+uint32_t sq_nn_rng_below(sq_nn_rng *r, uint32_t n) {
+    /* Lemire's multiply-shift with rejection */
+    uint64_t m = (uint64_t)(uint32_t)(sq_nn_rng_next(r) >> 32) * n;
+    uint32_t l = (uint32_t)m;
+    if (l < n) {
+        uint32_t t = (uint32_t)(-n) % n;
+        while (l < t) {
+            m = (uint64_t)(uint32_t)(sq_nn_rng_next(r) >> 32) * n;
+            l = (uint32_t)m;
+        }
+    }
+    return (uint32_t)(m >> 32);
+}
+
+float sq_nn_rng_normal(sq_nn_rng *r) {
+    double u1 = ((sq_nn_rng_next(r) >> 11) + 1.0) * 0x1.0p-53, u2 = (sq_nn_rng_next(r) >> 11) * 0x1.0p-53;
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+float sq_nn_hash_uniform(uint64_t seed, uint64_t i) {
+    uint64_t x = seed ^ (i * 0xD1B54A32D192ED03ull);
+    return (float)(splitmix64(&x) >> 40) * 0x1.0p-24f;
+}
+
+/* ---- parameters ---- */
+int sq_nn_params_add(sq_nn_params *p, const char *name, int ndim, const int64_t *shape) {
+    if (p->n == p->cap) {
+        int cap = p->cap ? 2 * p->cap : 32;
+        sq_nn_tensor *t = realloc(p->t, (size_t)cap * sizeof *t);
+        if (!t) return -1;
+        p->t = t;
+        p->cap = cap;
+    }
+    sq_nn_tensor *t = &p->t[p->n];
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->ndim = ndim;
+    t->numel = 1;
+    for (int i = 0; i < ndim; i++) {
+        t->shape[i] = shape[i];
+        t->numel *= (size_t)shape[i];
+    }
+    t->offset = (p->total + 15) & ~(size_t)15;
+    p->total = t->offset + t->numel;
+    return p->n++;
+}
+
+sq_status sq_nn_params_alloc(sq_nn_params *p, sq_error *err) {
+    size_t n = (p->total + 15) & ~(size_t)15;
+    if (n == 0) n = 16;
+    p->data = aligned_alloc(64, n * sizeof(float));
+    p->grad = aligned_alloc(64, n * sizeof(float));
+    p->m = aligned_alloc(64, n * sizeof(float));
+    p->v = aligned_alloc(64, n * sizeof(float));
+    if (!p->data || !p->grad || !p->m || !p->v)
+        return sq_error_set(err, SQ_ERR_NOMEM, "out of memory for %zu parameters", p->total);
+    memset(p->data, 0, n * sizeof(float));
+    memset(p->grad, 0, n * sizeof(float));
+    memset(p->m, 0, n * sizeof(float));
+    memset(p->v, 0, n * sizeof(float));
+    p->step = 0;
+    return SQ_OK;
+}
+
+void sq_nn_params_free(sq_nn_params *p) {
+    if (!p) return;
+    free(p->t);
+    free(p->data);
+    free(p->grad);
+    free(p->m);
+    free(p->v);
+    memset(p, 0, sizeof *p);
+}
+
+int sq_nn_params_find(const sq_nn_params *p, const char *name) {
+    for (int i = 0; i < p->n; i++)
+        if (!strcmp(p->t[i].name, name)) return i;
+    return -1;
+}
+
+void sq_nn_params_zero_grad(sq_nn_params *p) { memset(p->grad, 0, p->total * sizeof(float)); }
+
+void sq_nn_adamw_step(sq_nn_params *p, const sq_nn_adamw *o) {
+    p->step++;
+    const float b1 = o->beta1, b2 = o->beta2, lr = o->lr, eps = o->eps, wd = o->weight_decay;
+    const float c1 = 1.0f / (float)(1.0 - pow(b1, (double)p->step));
+    const float c2 = 1.0f / (float)(1.0 - pow(b2, (double)p->step));
+    float *w = p->data, *g = p->grad, *m = p->m, *v = p->v;
+    const long n = (long)p->total;
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < n; i++) {
+        float gi = g[i];
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+        float mh = m[i] * c1, vh = v[i] * c2;
+        w[i] -= lr * (mh / (sqrtf(vh) + eps) + wd * w[i]);
+    }
+}
