@@ -35,4 +35,20 @@ int sq_cli_parse_double(const char *s, double *out);
 /* A JSON string literal (with quotes) of s, for hand-written JSON output. */
 void sq_cli_json_string(FILE *fp, const char *s, size_t n);
 
+struct sq_ingest_report;
+struct sq_ingest_options;
+void sq_cli_print_ingest_report(FILE *fp, const struct sq_ingest_report *r, const char *out);
+/* err NULL on success */
+void sq_cli_json_ingest_report(FILE *fp, const struct sq_ingest_report *r, const char *out,
+                               const sq_error *err);
+/* Parses the ingest flags shared by `ingest` and `run`; returns 0, or an exit code. */
+int sq_cli_ingest_option(const char *cmd, int opt, const char *arg, struct sq_ingest_options *o);
+/* Progress callback for sq_ingest_options.progress (ctx: sq_progress*). */
+void sq_cli_ingest_progress(void *ctx, const char *stage, uint64_t done, uint64_t total);
+struct sq_dataset;
+struct sq_dataset_stats;
+void sq_cli_print_stats(FILE *fp, const char *path, const struct sq_dataset *ds,
+                        const struct sq_dataset_stats *s);
+void sq_cli_json_stats(FILE *fp, const struct sq_dataset *ds, const struct sq_dataset_stats *s);
+
 #endif
