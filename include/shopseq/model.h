@@ -1,0 +1,95 @@
+/* One interface for every sequence model (SASRec now; GRU4Rec, BERT4Rec, Caser and the
+ * baselines later): training, evaluation, serving and benchmarks never special-case one.
+ *
+ * A batch is a set of *packed* sequences (see nn.h): sequence s owns rows
+ * [seq_off[s], seq_off[s+1]) of every per-event array; no padding anywhere. Row r holds
+ * the r-th input event; target[r] is the item to predict at that row (next item for causal
+ * models), neg[r*n_neg ..] its sampled negatives. */
+#ifndef SHOPSEQ_MODEL_H
+#define SHOPSEQ_MODEL_H
+
+#include <stdint.h>
+
+#include "shopseq/nn.h"
+#include "shopseq/status.h"
+
+typedef enum { SQ_LOSS_BCE = 0, SQ_LOSS_CE = 1, SQ_LOSS_SAMPLED = 2 } sq_loss_kind;
+
+const char *sq_loss_name(sq_loss_kind k);
+int sq_loss_from_name(const char *s); /* -1 if unknown */
+
+/* Everything that decides a model's shape and training behaviour. Saved in checkpoints. */
+typedef struct sq_model_config {
+    char model[32];    /* "sasrec" */
+    int n_items;       /* catalogue size (dense ids 0..n_items-1) */
+    int dim;           /* hidden size C */
+    int blocks;        /* transformer blocks */
+    int heads;
+    int maxlen;        /* longest input sequence (positions) */
+    float dropout;
+    int use_behavior;  /* add a behaviour-type embedding per event (0 = the paper) */
+    sq_loss_kind loss;
+    int negatives;     /* negatives per position for BCE / sampled softmax */
+    int batch;         /* largest batch (sequences) the activation arena is sized for */
+    float ln_eps;
+    uint64_t seed;
+} sq_model_config;
+
+void sq_model_config_default(sq_model_config *c); /* the SASRec paper's settings */
+
+typedef struct sq_batch {
+    int n_seq;
+    const int *seq_off;       /* (n_seq+1) */
+    const uint32_t *item;     /* (N) input items */
+    const uint8_t *behavior;  /* (N) or NULL */
+    const int *pos;           /* (N) position ids in [0, maxlen) */
+    const uint32_t *target;   /* (N) or NULL (scoring) */
+    const uint32_t *neg;      /* (N * n_neg) or NULL */
+    int n_neg;
+} sq_batch;
+
+typedef struct sq_model sq_model;
+
+typedef struct sq_model_ops {
+    const char *name;
+    /* Builds parameters (initialised from cfg->seed) and the activation arena. */
+    sq_status (*create)(sq_model **m, const sq_model_config *cfg, sq_error *err);
+    /* Runs the batch; train = 1 applies dropout and keeps activations for backward.
+     * Returns the mean loss over rows when batch->target is set, else 0. */
+    double (*forward)(sq_model *m, const sq_batch *b, int train);
+    /* Accumulates parameter gradients of the last training forward into params.grad. */
+    void (*backward)(sq_model *m, const sq_batch *b);
+    /* scores (n_seq, n_items): the next-item score after the last row of each sequence. */
+    void (*score)(sq_model *m, const sq_batch *b, float *scores);
+    void (*destroy)(sq_model *m);
+} sq_model_ops;
+
+struct sq_model {
+    const sq_model_ops *ops;
+    sq_model_config cfg;
+    sq_nn_params params; /* save / load / optimiser work on this alone */
+};
+
+/* Looks the model up by cfg->model and creates it. */
+sq_status sq_model_create(sq_model **m, const sq_model_config *cfg, sq_error *err);
+void sq_model_free(sq_model *m); /* NULL ok */
+static inline double sq_model_forward(sq_model *m, const sq_batch *b, int train) {
+    return m->ops->forward(m, b, train);
+}
+static inline void sq_model_backward(sq_model *m, const sq_batch *b) { m->ops->backward(m, b); }
+static inline void sq_model_score(sq_model *m, const sq_batch *b, float *scores) {
+    m->ops->score(m, b, scores);
+}
+
+extern const sq_model_ops sq_sasrec_ops;
+
+/* ---- checkpoints (checkpoint.c): safetensors with the config in __metadata__ ----
+ * meta: extra key/value string pairs (NULL-terminated list, may be NULL), e.g. the item
+ * dictionary and data fingerprints. with_optimizer adds AdamW moments and the step. */
+sq_status sq_model_save(const sq_model *m, const char *path, const char *const *meta,
+                        int with_optimizer, sq_error *err);
+/* Creates the model described by the file and loads its weights (and optimizer state when
+ * present). Truncated, tampered or mismatching files are refused. */
+sq_status sq_model_load(sq_model **m, const char *path, sq_error *err);
+
+#endif

