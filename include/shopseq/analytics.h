@@ -39,8 +39,8 @@ typedef struct sq_funnel {
     uint64_t total;                   /* scopes considered */
 } sq_funnel;
 
-/* Step conversion of stage s: reached[s] / reached[previous present stage]; overall:
- * reached[buy] / reached[view]. NaN when the denominator is 0. */
+/* Step conversion: fav / view and cart / view (fav is a side step, not a gate), buy / cart;
+ * overall: buy / view. NaN when the denominator is 0. */
 double sq_funnel_step(const sq_funnel *f, int stage, bool has_fav);
 double sq_funnel_overall(const sq_funnel *f);
 

@@ -24,10 +24,10 @@ sq_analysis_opts sq_analysis_opts_default(void) {
 }
 
 double sq_funnel_step(const sq_funnel *f, int stage, bool has_fav) {
+    /* the chain is view -> cart -> buy; fav is a side step measured against views */
     if (stage <= SQ_STAGE_VIEW || stage >= SQ_STAGE_COUNT) return NAN;
-    int prev = stage - 1;
-    if (prev == SQ_STAGE_FAV && !has_fav) prev = SQ_STAGE_VIEW;
     if (stage == SQ_STAGE_FAV && !has_fav) return NAN;
+    int prev = stage == SQ_STAGE_BUY ? SQ_STAGE_CART : SQ_STAGE_VIEW;
     return f->reached[prev] ? (double)f->reached[stage] / (double)f->reached[prev] : NAN;
 }
 
