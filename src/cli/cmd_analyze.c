@@ -67,7 +67,7 @@ int sq_cmd_analyze(int argc, char **argv) {
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         uint64_t u;
         double d;
         switch (c) {
