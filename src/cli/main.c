@@ -4,12 +4,6 @@
 
 #include "cli.h"
 
-/* TEMP while subcommands land in parallel: a missing one links as NULL. */
-#pragma weak sq_cmd_synth
-#pragma weak sq_cmd_ingest
-#pragma weak sq_cmd_stats
-#pragma weak sq_cmd_run
-
 typedef struct {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -49,7 +43,7 @@ int main(int argc, char **argv) {
         return SQ_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-        if (!strcmp(argv[1], commands[i].name) && commands[i].run)
+        if (!strcmp(argv[1], commands[i].name))
             return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "shopseq: unknown command '%s'\n\n", argv[1]);
     usage(stderr);

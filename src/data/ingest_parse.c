@@ -696,8 +696,9 @@ sq_status sq__ingest_file(sq_ingest_state *s, const char *path, sq_error *err) {
             while (k < first.len && isspace((unsigned char)first.data[k])) k++;
             fmt = (k < first.len && first.data[k] == '{') ? SQ_INPUT_JSONL : SQ_INPUT_CSV;
         }
-        st = fmt == SQ_INPUT_JSONL ? ingest_jsonl(s, r, path, &first, err)
-                                   : ingest_csv(s, r, path, &first, err);
+        const char *name = strcmp(path, "-") ? path : "<stdin>";
+        st = fmt == SQ_INPUT_JSONL ? ingest_jsonl(s, r, name, &first, err)
+                                   : ingest_csv(s, r, name, &first, err);
     }
     s->rep->bytes_in += sq_line_reader_bytes_in(r);
     sq_line_reader_close(r);
