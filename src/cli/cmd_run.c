@@ -1,6 +1,7 @@
 /* shopseq run: the main job. Each stage is the library call (or subcommand) a user could
  * run alone; run chains them and leaves every output under one folder. */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,8 @@ static const char usage_text[] =
     "  --users N            users to simulate without EVENTS (20000)\n"
     "  --seed S             simulator seed (42)\n"
     "  --quiet              only the final summary\n"
+    "  --json               no tables; one JSON object on stdout (the ingest report and\n"
+    "                       stats, with the paths of every output)\n"
     "  -h, --help           this text\n"
     "ingest options (for EVENTS; see shopseq ingest --help)\n"
     SQ_INGEST_FLAGS_HELP
@@ -86,6 +89,7 @@ int sq_cmd_run(int argc, char **argv) {
         {"users", required_argument, 0, 'u'},
         {"seed", required_argument, 0, 's'},
         {"quiet", no_argument, 0, 'q'},
+        {"json", no_argument, 0, 'j'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -94,13 +98,14 @@ int sq_cmd_run(int argc, char **argv) {
     sq_synth_options so;
     sq_synth_options_init(&so);
     const char *dir = "runs/default";
-    int quiet = 0, c, rc = SQ_EXIT_OK;
+    int quiet = 0, json = 0, c, rc = SQ_EXIT_OK;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:hq", longopts, NULL)) != -1) {
         switch (c) {
         case 'o': dir = optarg; break;
         case 'q': quiet = 1; break;
+        case 'j': json = quiet = 1; break;
         case 'u':
             if (sq_cli_parse_u64(optarg, &so.users) || so.users == 0)
                 rc = sq_cli_usage("run", "--users: '%s' is not a positive count", optarg);
@@ -210,6 +215,28 @@ int sq_cmd_run(int argc, char **argv) {
         if (rc) goto done;
     }
 
+    if (json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "ok", json_true());
+        json_object_set_new(o, "out", json_string(dir));
+        json_object_set_new(o, "seconds", json_real(sq_now_s() - t0));
+        json_t *files = json_array();
+        const char *names[] = {"shop.sqd", "ingest.json", "stats.json", "report.html",
+                               "analysis.json", "rfm.csv"};
+        for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+            char *p = join(dir, names[i]);
+            json_array_append_new(files, json_string(p));
+            free(p);
+        }
+        if (optind >= argc) json_array_append_new(files, json_string(events));
+        json_object_set_new(o, "files", files);
+        json_object_set_new(o, "ingest", json_load_file(ingest_json, 0, NULL));
+        json_object_set_new(o, "stats", json_load_file(stats_json, 0, NULL));
+        json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(o);
+        goto done;
+    }
     printf("\nshopseq run: done in %.1fs; outputs in %s/ (shop.sqd, stats.json, report.html, "
            "analysis.json, rfm.csv%s)\n", sq_now_s() - t0, dir,
            optind >= argc ? ", events.csv + truth" : "");

@@ -18,3 +18,6 @@ assert ing["ok"] and ing["rejected_total"] == 0, ing
 assert st["events"] == ing["events"] and st["users"] == 400, (st, ing)
 PY
 echo "run: ok"
+# --json: exactly one JSON object on stdout
+"$BIN" run --users 200 --out "$T/j" --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["ok"] and d["stats"]["users"] == 200, d'
+echo "run --json: ok"
