@@ -46,6 +46,7 @@ typedef struct sq_batch {
     const uint32_t *target;   /* (N) or NULL (scoring) */
     const uint32_t *neg;      /* (N * n_neg) or NULL */
     int n_neg;
+    uint64_t seed;            /* dropout stream of this step (training forward only) */
 } sq_batch;
 
 typedef struct sq_model sq_model;

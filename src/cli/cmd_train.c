@@ -1,11 +1,196 @@
-/* shopseq train (work in progress). */
+/* shopseq train: fit a sequence model on a .sqd dataset (leave-one-out split). */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "shopseq/dataset.h"
+#include "shopseq/train.h"
+
+static const char usage_text[] =
+    "usage: shopseq train DATA.sqd --model sasrec [options] --out MODEL.safetensors\n"
+    "\n"
+    "Trains on each user's events except the last two (leave-one-out: the second-last is\n"
+    "validation, the last is test), validates with full-catalogue NDCG@10 and keeps the best\n"
+    "epoch (early stopping). The checkpoint holds weights, config, optimizer state and the\n"
+    "dataset fingerprints; --resume continues from one.\n"
+    "\n"
+    "  --model NAME        sasrec (default)\n"
+    "  --dim N             hidden size (50)\n"
+    "  --blocks N          transformer blocks (2)\n"
+    "  --heads N           attention heads (1)\n"
+    "  --maxlen N          longest input sequence (200)\n"
+    "  --dropout P         dropout rate (0.2)\n"
+    "  --behavior          add a behaviour-type embedding per event (off = the paper)\n"
+    "  --loss KIND         bce (one sampled negative, the paper), ce (full softmax),\n"
+    "                      sampled (sampled softmax with --negatives) (bce)\n"
+    "  --negatives N       negatives per position for bce/sampled (1)\n"
+    "  --lr X              AdamW learning rate (0.001)\n"
+    "  --weight-decay X    AdamW decoupled weight decay (0)\n"
+    "  --batch N           sequences per step (128)\n"
+    "  --epochs N          maximum epochs (200)\n"
+    "  --eval-every N      validate every N epochs (5; 0 = never)\n"
+    "  --patience N        stop after N validations without improvement (5; 0 = never)\n"
+    "  --eval-users N      validate on the first N users only (0 = all)\n"
+    "  --max-seconds S     stop training after S seconds (0 = no limit)\n"
+    "  --seed N            initialisation, data order, negatives, dropout (42)\n"
+    "  --threads N         OpenMP threads (default: all cores)\n"
+    "  --resume FILE       continue from a checkpoint written by train\n"
+    "  --out FILE          checkpoint to write (required)\n"
+    "  --quiet             no progress output\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "example:\n"
+    "  shopseq train beauty.sqd --model sasrec --maxlen 50 --loss ce --epochs 100 \\\n"
+    "      --out beauty.safetensors\n";
+
+enum {
+    O_MODEL = 256, O_DIM, O_BLOCKS, O_HEADS, O_MAXLEN, O_DROPOUT, O_BEHAVIOR, O_LOSS, O_NEG,
+    O_LR, O_WD, O_BATCH, O_EPOCHS, O_EVAL_EVERY, O_PATIENCE, O_EVAL_USERS, O_MAXSEC, O_SEED,
+    O_THREADS, O_RESUME, O_OUT, O_QUIET
+};
+
+static int num(const char *flag, const char *s, double lo, double hi, double *out) {
+    if (sq_cli_parse_double(s, out) != 0 || *out < lo || *out > hi) {
+        sq_cli_usage("train", "%s needs a number in [%g, %g], got '%s'", flag, lo, hi, s);
+        return -1;
+    }
+    return 0;
+}
 
 int sq_cmd_train(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "shopseq train: not implemented yet\n");
-    return SQ_EXIT_FAIL;
+    static const struct option opts[] = {
+        {"model", required_argument, 0, O_MODEL}, {"dim", required_argument, 0, O_DIM},
+        {"blocks", required_argument, 0, O_BLOCKS}, {"heads", required_argument, 0, O_HEADS},
+        {"maxlen", required_argument, 0, O_MAXLEN}, {"dropout", required_argument, 0, O_DROPOUT},
+        {"behavior", no_argument, 0, O_BEHAVIOR}, {"loss", required_argument, 0, O_LOSS},
+        {"negatives", required_argument, 0, O_NEG}, {"lr", required_argument, 0, O_LR},
+        {"weight-decay", required_argument, 0, O_WD}, {"batch", required_argument, 0, O_BATCH},
+        {"epochs", required_argument, 0, O_EPOCHS},
+        {"eval-every", required_argument, 0, O_EVAL_EVERY},
+        {"patience", required_argument, 0, O_PATIENCE},
+        {"eval-users", required_argument, 0, O_EVAL_USERS},
+        {"max-seconds", required_argument, 0, O_MAXSEC}, {"seed", required_argument, 0, O_SEED},
+        {"threads", required_argument, 0, O_THREADS}, {"resume", required_argument, 0, O_RESUME},
+        {"out", required_argument, 0, O_OUT}, {"quiet", no_argument, 0, O_QUIET},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    sq_model_config cfg;
+    sq_model_config_default(&cfg);
+    sq_train_opts to = {.epochs = 200, .lr = 1e-3f, .eval_every = 5, .patience = 5};
+    const char *out = NULL, *resume = NULL;
+    int threads = 0, quiet = 0;
+    double x;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': fputs(usage_text, stdout); return SQ_EXIT_OK;
+        case O_MODEL:
+            if (strcmp(optarg, "sasrec") != 0)
+                return sq_cli_usage("train", "unknown model '%s' (known: sasrec)", optarg);
+            snprintf(cfg.model, sizeof cfg.model, "%s", optarg);
+            break;
+#define INTFLAG(code, name, lo, hi, dst)                              \
+    case code:                                                        \
+        if (num(name, optarg, lo, hi, &x)) return SQ_EXIT_USAGE;      \
+        if (x != (double)(long long)x)                                \
+            return sq_cli_usage("train", "%s needs an integer", name); \
+        dst = (int)x;                                                 \
+        break;
+            INTFLAG(O_DIM, "--dim", 1, 4096, cfg.dim)
+            INTFLAG(O_BLOCKS, "--blocks", 0, 64, cfg.blocks)
+            INTFLAG(O_HEADS, "--heads", 1, 64, cfg.heads)
+            INTFLAG(O_MAXLEN, "--maxlen", 1, 4096, cfg.maxlen)
+            INTFLAG(O_NEG, "--negatives", 1, 10000, cfg.negatives)
+            INTFLAG(O_BATCH, "--batch", 1, 65536, cfg.batch)
+            INTFLAG(O_EPOCHS, "--epochs", 1, 1000000, to.epochs)
+            INTFLAG(O_EVAL_EVERY, "--eval-every", 0, 1000000, to.eval_every)
+            INTFLAG(O_PATIENCE, "--patience", 0, 1000000, to.patience)
+            INTFLAG(O_THREADS, "--threads", 1, 1024, threads)
+#undef INTFLAG
+        case O_EVAL_USERS:
+            if (num("--eval-users", optarg, 0, 4e9, &x)) return SQ_EXIT_USAGE;
+            to.eval_users = (uint32_t)x;
+            break;
+        case O_DROPOUT:
+            if (num("--dropout", optarg, 0, 0.99, &x)) return SQ_EXIT_USAGE;
+            cfg.dropout = (float)x;
+            break;
+        case O_LR:
+            if (num("--lr", optarg, 0, 10, &x)) return SQ_EXIT_USAGE;
+            to.lr = (float)x;
+            break;
+        case O_WD:
+            if (num("--weight-decay", optarg, 0, 10, &x)) return SQ_EXIT_USAGE;
+            to.weight_decay = (float)x;
+            break;
+        case O_MAXSEC:
+            if (num("--max-seconds", optarg, 0, 1e9, &x)) return SQ_EXIT_USAGE;
+            to.max_seconds = x;
+            break;
+        case O_SEED: {
+            uint64_t s;
+            if (sq_cli_parse_u64(optarg, &s)) return sq_cli_usage("train", "bad --seed '%s'", optarg);
+            cfg.seed = s;
+            break;
+        }
+        case O_BEHAVIOR: cfg.use_behavior = 1; break;
+        case O_LOSS: {
+            int l = sq_loss_from_name(optarg);
+            if (l < 0) return sq_cli_usage("train", "--loss must be bce, ce or sampled, got '%s'", optarg);
+            cfg.loss = (sq_loss_kind)l;
+            break;
+        }
+        case O_RESUME: resume = optarg; break;
+        case O_OUT: out = optarg; break;
+        case O_QUIET: quiet = 1; break;
+        default: return sq_cli_usage("train", "bad option");
+        }
+    }
+    if (optind + 1 != argc) return sq_cli_usage("train", "expected one DATA.sqd argument");
+    if (!out) return sq_cli_usage("train", "--out FILE is required");
+    if (cfg.dim % cfg.heads)
+        return sq_cli_usage("train", "--dim (%d) must be a multiple of --heads (%d)", cfg.dim, cfg.heads);
+    sq_nn_init(threads);
+    sq_error err = {0};
+    sq_dataset ds = {0};
+    if (sq_dataset_open(&ds, argv[optind], &err) != SQ_OK) return sq_cli_fail("train", &err);
+    sq_model *m = NULL;
+    sq_status st;
+    if (resume) {
+        st = sq_model_load(&m, resume, &err);
+        if (st == SQ_OK) st = sq_check_fingerprint(resume, &ds, &err);
+    } else {
+        cfg.n_items = (int)ds.n_items;
+        st = sq_model_create(&m, &cfg, &err);
+    }
+    if (st != SQ_OK) {
+        sq_model_free(m);
+        sq_dataset_close(&ds);
+        return sq_cli_fail("train", &err);
+    }
+    to.out = out;
+    to.resume = resume;
+    to.log = quiet ? NULL : stderr;
+    to.progress = !quiet && isatty(fileno(stderr));
+    if (!quiet)
+        fprintf(stderr,
+                "train %s: %u users, %u items, %llu events; dim %d, blocks %d, heads %d, maxlen "
+                "%d, loss %s, %zu parameters, %d threads\n",
+                m->cfg.model, ds.n_users, ds.n_items, (unsigned long long)ds.n_events, m->cfg.dim,
+                m->cfg.blocks, m->cfg.heads, m->cfg.maxlen, sq_loss_name(m->cfg.loss),
+                m->params.total, sq_nn_threads());
+    sq_train_result r;
+    st = sq_train(m, &ds, &to, &r, &err);
+    if (st == SQ_OK && !quiet)
+        fprintf(stderr,
+                "done: %d epochs, %.2f s/epoch, %.0f events/s, best validation NDCG@10 %.4f "
+                "(epoch %d) -> %s\n",
+                r.epochs_run, r.seconds_per_epoch, r.events_per_second, r.best_ndcg10,
+                r.best_epoch, out);
+    sq_model_free(m);
+    sq_dataset_close(&ds);
+    return st == SQ_OK ? SQ_EXIT_OK : sq_cli_fail("train", &err);
 }

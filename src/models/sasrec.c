@@ -46,8 +46,6 @@ typedef struct {
     /* backward scratch */
     float *dx, *dQ, *dq, *dk, *dv, *da, *dY, *dh1, *dtmp, *dh, *att_scratch, *ce_scratch;
     float *gather; /* (n_seq, C) last hidden states for scoring */
-    /* randomness */
-    sq_nn_rng rng;
     uint64_t drop_seed; /* of the last training forward */
     int last_train;
 } sasrec;
@@ -131,7 +129,6 @@ static sq_status create(sq_model **out, const sq_model_config *cfg, sq_error *er
         else if (strstr(t->name, "ln") && strstr(t->name, ".weight"))
             for (size_t j = 0; j < t->numel; j++) w[j] = 1.0f;
     }
-    sq_nn_rng_seed(&m->rng, cfg->seed ^ 0x5A5A5A5A5A5A5A5Aull);
 
     /* activation arena */
     const size_t N = (size_t)cfg->batch * cfg->maxlen, NC = N * C;
@@ -191,7 +188,7 @@ static void encode(sasrec *m, const sq_batch *b, int train) {
     const sq_nn_params *p = &m->base.params;
     const int C = cfg->dim, N = b->seq_off[b->n_seq];
     const float pd = train ? cfg->dropout : 0.0f;
-    if (train) m->drop_seed = sq_nn_rng_next(&m->rng);
+    if (train) m->drop_seed = b->seed;
     m->last_train = train;
     float *x = cfg->blocks ? m->act[0].x : m->x_out;
     sq_nn_embedding_forward(x, b->item, sq_nn_param(p, m->item_emb), N, C, sqrtf((float)C));

@@ -1,0 +1,73 @@
+/* Training and evaluation of next-item models on a .sqd dataset.
+ *
+ * Split: leave-one-out per user, as in the SASRec paper. A user with n >= 3 events trains
+ * on events [0, n-2), validates on event n-2 (input: events before it) and is tested on
+ * event n-1 (input: all events before it). Users with fewer than 3 events only train.
+ * Within a sequence, row j's input is event j and its target event j+1; only the last
+ * maxlen events of an input are used. */
+#ifndef SHOPSEQ_TRAIN_H
+#define SHOPSEQ_TRAIN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "shopseq/dataset.h"
+#include "shopseq/model.h"
+
+typedef enum { SQ_SPLIT_VALID = 0, SQ_SPLIT_TEST = 1, SQ_SPLIT_ALL = 2 } sq_split;
+typedef enum { SQ_PROTOCOL_FULL = 0, SQ_PROTOCOL_SAMPLED100 = 1 } sq_protocol;
+
+enum { SQ_EVAL_NK = 4 };
+extern const int sq_eval_ks[SQ_EVAL_NK]; /* 1, 5, 10, 20 */
+
+typedef struct sq_eval_result {
+    uint32_t n_users;
+    double hr[SQ_EVAL_NK], ndcg[SQ_EVAL_NK], mrr[SQ_EVAL_NK];
+    double seconds;
+} sq_eval_result;
+
+typedef struct sq_eval_opts {
+    sq_split split;          /* VALID or TEST */
+    sq_protocol protocol;
+    int mask_history;        /* exclude items the user already has (except the target) */
+    uint64_t seed;           /* sampled negatives of the sampled protocol */
+    uint32_t max_users;      /* 0 = all */
+} sq_eval_opts;
+
+sq_status sq_evaluate(sq_model *m, const sq_dataset *ds, const sq_eval_opts *o,
+                      sq_eval_result *r, sq_error *err);
+
+/* Top-k items after user u's events [begin, end) of the split (SQ_SPLIT_ALL: full history).
+ * items/scores receive k entries, best first. */
+sq_status sq_recommend(sq_model *m, const sq_dataset *ds, const uint32_t *users, int n_users,
+                       int k, int mask_history, uint32_t *items, float *scores, sq_error *err);
+
+typedef struct sq_train_opts {
+    int epochs;
+    float lr, weight_decay;
+    int eval_every;  /* validation every N epochs (0 = never) */
+    int patience;    /* stop after this many validations without improvement (0 = never) */
+    uint32_t eval_users; /* validation on the first N users (0 = all) */
+    int progress;    /* 1 = bar on stderr (a terminal), 0 = plain lines */
+    FILE *log;       /* progress and validation lines; NULL = quiet */
+    const char *out; /* checkpoint path (written after each improving validation) */
+    const char *resume; /* checkpoint to resume from (config, weights, optimizer, epoch) */
+    double max_seconds; /* stop after this much training time (0 = no limit) */
+} sq_train_opts;
+
+typedef struct sq_train_result {
+    int epochs_run, best_epoch;
+    double best_ndcg10, seconds_per_epoch, events_per_second, last_loss;
+} sq_train_result;
+
+/* Trains m on ds. m may come from sq_model_load (resume). Saves to o->out. */
+sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
+                   sq_train_result *res, sq_error *err);
+
+/* Fingerprints stored in checkpoints: item dictionary, and the whole event data. */
+uint64_t sq_dataset_item_fingerprint(const sq_dataset *ds);
+uint64_t sq_dataset_data_fingerprint(const sq_dataset *ds);
+/* Checks a checkpoint's item fingerprint against ds; SQ_ERR_USAGE with a message if not. */
+sq_status sq_check_fingerprint(const char *ckpt_path, const sq_dataset *ds, sq_error *err);
+
+#endif

@@ -1,0 +1,156 @@
+/* Model checkpoints as safetensors. Tensor names are the parameter names (PyTorch style);
+ * optimizer moments, when saved, are "optim.m.<name>" / "optim.v.<name>". __metadata__
+ * holds the config ("sq_model", "dim", ...), "sq_format": "shopseq-checkpoint-1", and
+ * whatever key/value pairs the caller adds (fingerprints, trainer state). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shopseq/model.h"
+#include "shopseq/safetensors.h"
+
+#define CKPT_FORMAT "shopseq-checkpoint-1"
+
+sq_status sq_model_save(const sq_model *m, const char *path, const char *const *meta,
+                        int with_optimizer, sq_error *err) {
+    const sq_nn_params *p = &m->params;
+    const sq_model_config *c = &m->cfg;
+    int n = p->n * (with_optimizer ? 3 : 1);
+    sq_st_entry *e = calloc((size_t)n, sizeof *e);
+    char (*names)[96] = calloc((size_t)n, sizeof *names);
+    enum { NKV = 64 };
+    const char *kv[2 * NKV + 1] = {0};
+    char vals[20][64];
+    if (!e || !names) {
+        free(e);
+        free(names);
+        return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
+    }
+    for (int k = 0; k < n; k++) {
+        int i = k % p->n, part = k / p->n;
+        const sq_nn_tensor *t = &p->t[i];
+        const float *base = part == 0 ? p->data : part == 1 ? p->m : p->v;
+        snprintf(names[k], sizeof names[k], "%s%s", part == 0 ? "" : part == 1 ? "optim.m." : "optim.v.",
+                 t->name);
+        e[k].name = names[k];
+        e[k].dtype = "F32";
+        e[k].ndim = t->ndim;
+        memcpy(e[k].shape, t->shape, sizeof t->shape);
+        e[k].data = base + t->offset;
+        e[k].nbytes = t->numel * sizeof(float);
+    }
+    int j = 0, v = 0;
+#define KV(key, fmt, val)                                      \
+    do {                                                       \
+        snprintf(vals[v], sizeof vals[v], fmt, val);           \
+        kv[j++] = key;                                         \
+        kv[j++] = vals[v++];                                   \
+    } while (0)
+    kv[j++] = "sq_format";
+    kv[j++] = CKPT_FORMAT;
+    kv[j++] = "sq_model";
+    kv[j++] = c->model;
+    KV("n_items", "%d", c->n_items);
+    KV("dim", "%d", c->dim);
+    KV("blocks", "%d", c->blocks);
+    KV("heads", "%d", c->heads);
+    KV("maxlen", "%d", c->maxlen);
+    KV("dropout", "%.9g", (double)c->dropout);
+    KV("use_behavior", "%d", c->use_behavior);
+    KV("loss", "%s", sq_loss_name(c->loss));
+    KV("negatives", "%d", c->negatives);
+    KV("batch", "%d", c->batch);
+    KV("ln_eps", "%.9g", (double)c->ln_eps);
+    KV("seed", "%" PRIu64, c->seed);
+    if (with_optimizer) KV("optim_step", "%" PRId64, p->step);
+#undef KV
+    if (meta)
+        for (const char *const *q = meta; q[0] && q[1] && j < 2 * NKV - 1; q += 2) {
+            kv[j++] = q[0];
+            kv[j++] = q[1];
+        }
+    kv[j] = NULL;
+    sq_status st = sq_st_write(path, e, n, kv, err);
+    free(e);
+    free(names);
+    return st;
+}
+
+static int meta_num(const sq_st_file *f, const char *key, double *out) {
+    const char *s = sq_st_meta(f, key);
+    if (!s) return -1;
+    char *end;
+    *out = strtod(s, &end);
+    return *end ? -1 : 0;
+}
+
+sq_status sq_model_load(sq_model **out, const char *path, sq_error *err) {
+    *out = NULL;
+    sq_st_file f;
+    sq_status st = sq_st_read(&f, path, err);
+    if (st != SQ_OK) return st;
+    const char *fmt = sq_st_meta(&f, "sq_format"), *name = sq_st_meta(&f, "sq_model");
+    if (!fmt || strcmp(fmt, CKPT_FORMAT) != 0 || !name) {
+        sq_st_free(&f);
+        return sq_error_set(err, SQ_ERR_FORMAT,
+                            "%s: not a shopseq checkpoint (metadata sq_format/sq_model missing)",
+                            path);
+    }
+    sq_model_config c;
+    sq_model_config_default(&c);
+    snprintf(c.model, sizeof c.model, "%s", name);
+    double x[12];
+    static const char *keys[] = {"n_items", "dim",   "blocks", "heads",  "maxlen", "dropout",
+                                 "use_behavior", "negatives", "batch", "ln_eps", "seed"};
+    for (int i = 0; i < 11; i++)
+        if (meta_num(&f, keys[i], &x[i]) != 0) {
+            sq_st_free(&f);
+            return sq_error_set(err, SQ_ERR_FORMAT, "%s: checkpoint metadata '%s' missing or bad",
+                                path, keys[i]);
+        }
+    c.n_items = (int)x[0];
+    c.dim = (int)x[1];
+    c.blocks = (int)x[2];
+    c.heads = (int)x[3];
+    c.maxlen = (int)x[4];
+    c.dropout = (float)x[5];
+    c.use_behavior = (int)x[6];
+    c.negatives = (int)x[7];
+    c.batch = (int)x[8];
+    c.ln_eps = (float)x[9];
+    c.seed = (uint64_t)x[10];
+    const char *ls = sq_st_meta(&f, "loss");
+    c.loss = ls && sq_loss_from_name(ls) >= 0 ? (sq_loss_kind)sq_loss_from_name(ls) : SQ_LOSS_BCE;
+    sq_model *m;
+    st = sq_model_create(&m, &c, err);
+    if (st != SQ_OK) {
+        sq_st_free(&f);
+        return st;
+    }
+    sq_nn_params *p = &m->params;
+    const char *step = sq_st_meta(&f, "optim_step");
+    for (int i = 0; i < p->n; i++) {
+        for (int part = 0; part < (step ? 3 : 1); part++) {
+            char tn[96];
+            snprintf(tn, sizeof tn, "%s%s", part == 0 ? "" : part == 1 ? "optim.m." : "optim.v.",
+                     p->t[i].name);
+            const sq_st_tensor *t = sq_st_find(&f, tn);
+            int shape_ok = t && !strcmp(t->dtype, "F32") && t->ndim == p->t[i].ndim;
+            for (int d = 0; shape_ok && d < t->ndim; d++) shape_ok = t->shape[d] == p->t[i].shape[d];
+            if (!shape_ok) {
+                st = sq_error_set(err, SQ_ERR_FORMAT, "%s: tensor '%s' %s", path, tn,
+                                  t ? "has the wrong dtype or shape for the config" : "missing");
+                sq_model_free(m);
+                sq_st_free(&f);
+                return st;
+            }
+            float *dst = (part == 0 ? p->data : part == 1 ? p->m : p->v) + p->t[i].offset;
+            memcpy(dst, t->data, t->nbytes);
+        }
+    }
+    p->step = step ? strtoll(step, NULL, 10) : 0;
+    sq_st_free(&f);
+    *out = m;
+    return SQ_OK;
+}

@@ -1,0 +1,496 @@
+/* Leave-one-out batches, the training loop (AdamW, validation, early stopping, resume),
+ * ranking evaluation and top-k recommendation. */
+#include <inttypes.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "shopseq/safetensors.h"
+#include "shopseq/train.h"
+
+const int sq_eval_ks[SQ_EVAL_NK] = {1, 5, 10, 20};
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static uint64_t mix(uint64_t a, uint64_t b) {
+    uint64_t x = a ^ (b + 0x9E3779B97F4A7C15ull + (a << 6) + (a >> 2));
+    x ^= x >> 33;
+    x *= 0xFF51AFD7ED558CCDull;
+    x ^= x >> 33;
+    x *= 0xC4CEB9FE1A85EC53ull;
+    return x ^ (x >> 33);
+}
+
+uint64_t sq_dataset_item_fingerprint(const sq_dataset *ds) {
+    XXH3_state_t *s = XXH3_createState();
+    XXH3_64bits_reset(s);
+    XXH3_64bits_update(s, &ds->items.n, sizeof ds->items.n);
+    XXH3_64bits_update(s, ds->items.offsets, (ds->items.n + 1) * sizeof *ds->items.offsets);
+    XXH3_64bits_update(s, ds->items.bytes, ds->items.offsets[ds->items.n]);
+    uint64_t h = XXH3_64bits_digest(s);
+    XXH3_freeState(s);
+    return h;
+}
+
+uint64_t sq_dataset_data_fingerprint(const sq_dataset *ds) {
+    XXH3_state_t *s = XXH3_createState();
+    XXH3_64bits_reset(s);
+    XXH3_64bits_update(s, ds->user_offsets, (ds->n_users + 1) * sizeof *ds->user_offsets);
+    XXH3_64bits_update(s, ds->item, ds->n_events * sizeof *ds->item);
+    XXH3_64bits_update(s, ds->behavior, ds->n_events);
+    uint64_t h = XXH3_64bits_digest(s);
+    XXH3_freeState(s);
+    return h;
+}
+
+sq_status sq_check_fingerprint(const char *path, const sq_dataset *ds, sq_error *err) {
+    sq_st_file f;
+    sq_status st = sq_st_read(&f, path, err);
+    if (st != SQ_OK) return st;
+    const char *fp = sq_st_meta(&f, "item_dict_xxh64");
+    char want[17];
+    snprintf(want, sizeof want, "%016" PRIx64, sq_dataset_item_fingerprint(ds));
+    if (fp && strcmp(fp, want) != 0)
+        st = sq_error_set(err, SQ_ERR_USAGE,
+                          "%s was trained on a different item dictionary than this dataset "
+                          "(fingerprint %s, dataset %s)", path, fp, want);
+    sq_st_free(&f);
+    return st;
+}
+
+/* ---- split ---- */
+/* Input events [*b, *e) and target event *t (or -1) of user u for a split. Returns 0 if the
+ * user has nothing for that split. kind 3 = training sequence (inputs and targets inside). */
+static int user_span(const sq_dataset *ds, uint32_t u, int kind, uint64_t *b, uint64_t *e,
+                     int64_t *t) {
+    uint64_t b0 = ds->user_offsets[u], e0 = ds->user_offsets[u + 1], n = e0 - b0;
+    *b = b0;
+    *t = -1;
+    switch (kind) {
+    case 3: *e = n >= 3 ? e0 - 2 : e0; return *e - *b >= 2;
+    case SQ_SPLIT_VALID:
+        if (n < 3) return 0;
+        *e = e0 - 2;
+        *t = (int64_t)(e0 - 2);
+        return 1;
+    case SQ_SPLIT_TEST:
+        if (n < 3) return 0;
+        *e = e0 - 1;
+        *t = (int64_t)(e0 - 1);
+        return 1;
+    default: *e = e0; return n >= 1;
+    }
+}
+
+typedef struct {
+    int cap_seq, maxlen, K;
+    int *seq_off, *pos;
+    uint32_t *item, *target, *neg, *hist;
+    uint8_t *beh;
+    sq_batch b;
+} batcher;
+
+static void batcher_free(batcher *bt) {
+    free(bt->seq_off);
+    free(bt->pos);
+    free(bt->item);
+    free(bt->target);
+    free(bt->neg);
+    free(bt->beh);
+    free(bt->hist);
+}
+
+static int batcher_init(batcher *bt, int cap_seq, int maxlen, int K, size_t max_hist) {
+    memset(bt, 0, sizeof *bt);
+    size_t rows = (size_t)cap_seq * maxlen;
+    bt->cap_seq = cap_seq;
+    bt->maxlen = maxlen;
+    bt->K = K;
+    bt->seq_off = malloc(((size_t)cap_seq + 1) * sizeof(int));
+    bt->pos = malloc(rows * sizeof(int));
+    bt->item = malloc(rows * sizeof(uint32_t));
+    bt->target = malloc(rows * sizeof(uint32_t));
+    bt->neg = malloc(rows * (size_t)(K ? K : 1) * sizeof(uint32_t));
+    bt->beh = malloc(rows);
+    bt->hist = malloc((max_hist ? max_hist : 1) * sizeof(uint32_t));
+    if (!bt->seq_off || !bt->pos || !bt->item || !bt->target || !bt->neg || !bt->beh || !bt->hist) {
+        batcher_free(bt);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int in_sorted(const uint32_t *a, size_t n, uint32_t x) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (a[mid] < x) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && a[lo] == x;
+}
+
+/* Adds user u's sequence [b, e) (the last maxlen inputs); training rows get targets
+ * (the next event) and negatives outside the user's history [b, e). */
+static void batcher_add(batcher *bt, const sq_dataset *ds, uint64_t b, uint64_t e, int train,
+                        sq_nn_rng *rng) {
+    int s = bt->b.n_seq, r = bt->seq_off[s];
+    uint64_t in_end = train ? e - 1 : e; /* inputs */
+    uint64_t in_beg = in_end - b > (uint64_t)bt->maxlen ? in_end - bt->maxlen : b;
+    int L = (int)(in_end - in_beg);
+    size_t nh = 0;
+    if (train && bt->K) {
+        for (uint64_t i = b; i < e; i++) bt->hist[nh++] = ds->item[i];
+        qsort(bt->hist, nh, sizeof *bt->hist, cmp_u32);
+    }
+    for (int j = 0; j < L; j++) {
+        uint64_t ev = in_beg + (uint64_t)j;
+        bt->item[r + j] = ds->item[ev];
+        bt->beh[r + j] = ds->behavior[ev];
+        bt->pos[r + j] = bt->maxlen - L + j;
+        if (train) {
+            bt->target[r + j] = ds->item[ev + 1];
+            for (int k = 0; k < bt->K; k++) {
+                uint32_t x;
+                int tries = 0;
+                do x = sq_nn_rng_below(rng, ds->n_items);
+                while (in_sorted(bt->hist, nh, x) && ++tries < 100);
+                bt->neg[(size_t)(r + j) * bt->K + k] = x;
+            }
+        }
+    }
+    bt->seq_off[s + 1] = r + L;
+    bt->b.n_seq = s + 1;
+}
+
+static void batcher_reset(batcher *bt, int train) {
+    bt->seq_off[0] = 0;
+    bt->b = (sq_batch){.n_seq = 0, .seq_off = bt->seq_off, .item = bt->item, .behavior = bt->beh,
+                       .pos = bt->pos, .target = train ? bt->target : NULL,
+                       .neg = train && bt->K ? bt->neg : NULL, .n_neg = bt->K};
+}
+
+static size_t max_user_events(const sq_dataset *ds) {
+    size_t mx = 0;
+    for (uint32_t u = 0; u < ds->n_users; u++) {
+        size_t n = ds->user_offsets[u + 1] - ds->user_offsets[u];
+        if (n > mx) mx = n;
+    }
+    return mx;
+}
+
+/* ---- evaluation ---- */
+sq_status sq_evaluate(sq_model *m, const sq_dataset *ds, const sq_eval_opts *o,
+                      sq_eval_result *r, sq_error *err) {
+    memset(r, 0, sizeof *r);
+    const double t0 = now_s();
+    const int V = m->cfg.n_items, B = m->cfg.batch;
+    if ((uint32_t)V != ds->n_items)
+        return sq_error_set(err, SQ_ERR_USAGE, "model has %d items, dataset %u", V, ds->n_items);
+    batcher bt;
+    float *scores = malloc((size_t)B * V * sizeof *scores);
+    uint32_t *users = malloc((size_t)B * sizeof *users);
+    int64_t *tgt = malloc((size_t)B * sizeof *tgt);
+    double *acc = calloc((size_t)B * 3 * SQ_EVAL_NK, sizeof *acc);
+    if (!scores || !users || !tgt || !acc || batcher_init(&bt, B, m->cfg.maxlen, 0, 0) != 0) {
+        free(scores);
+        free(users);
+        free(tgt);
+        free(acc);
+        return sq_error_set(err, SQ_ERR_NOMEM, "out of memory for evaluation");
+    }
+    double sum[3][SQ_EVAL_NK] = {{0}};
+    uint32_t counted = 0;
+    uint32_t u = 0;
+    while (u < ds->n_users && (!o->max_users || counted < o->max_users)) {
+        batcher_reset(&bt, 0);
+        int n = 0;
+        for (; u < ds->n_users && n < B && (!o->max_users || counted + n < o->max_users); u++) {
+            uint64_t b, e;
+            int64_t t;
+            if (!user_span(ds, u, o->split, &b, &e, &t) || e == b) continue;
+            batcher_add(&bt, ds, b, e, 0, NULL);
+            users[n] = u;
+            tgt[n++] = t;
+        }
+        if (!n) break;
+        sq_model_score(m, &bt.b, scores);
+#pragma omp parallel for schedule(dynamic, 4)
+        for (int i = 0; i < n; i++) {
+            float *s = scores + (size_t)i * V;
+            const uint32_t target = ds->item[tgt[i]];
+            const uint64_t hb = ds->user_offsets[users[i]], he = (uint64_t)tgt[i];
+            const float ts = s[target];
+            long rank = 0;
+            if (o->protocol == SQ_PROTOCOL_FULL) {
+                if (o->mask_history)
+                    for (uint64_t k = hb; k < he; k++) s[ds->item[k]] = -INFINITY;
+                s[target] = ts;
+                for (int v = 0; v < V; v++) rank += s[v] >= ts;
+                rank -= 1; /* the target itself; ties count against the model */
+            } else {
+                sq_nn_rng rng;
+                sq_nn_rng_seed(&rng, mix(o->seed, users[i]));
+                for (int k = 0; k < 100; k++) {
+                    uint32_t x;
+                    int seen, tries = 0;
+                    do {
+                        x = sq_nn_rng_below(&rng, (uint32_t)V);
+                        seen = x == target;
+                        for (uint64_t q = hb; !seen && q < he; q++) seen = ds->item[q] == x;
+                    } while (seen && ++tries < 1000);
+                    rank += s[x] >= ts;
+                }
+            }
+            double *a = acc + (size_t)i * 3 * SQ_EVAL_NK;
+            for (int k = 0; k < SQ_EVAL_NK; k++) {
+                int hit = rank < sq_eval_ks[k];
+                a[k] = hit;
+                a[SQ_EVAL_NK + k] = hit ? 1.0 / log2((double)rank + 2.0) : 0.0;
+                a[2 * SQ_EVAL_NK + k] = hit ? 1.0 / ((double)rank + 1.0) : 0.0;
+            }
+        }
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < SQ_EVAL_NK; k++)
+                for (int q = 0; q < 3; q++) sum[q][k] += acc[(size_t)i * 3 * SQ_EVAL_NK + q * SQ_EVAL_NK + k];
+        counted += (uint32_t)n;
+    }
+    r->n_users = counted;
+    for (int k = 0; k < SQ_EVAL_NK; k++) {
+        r->hr[k] = counted ? sum[0][k] / counted : 0;
+        r->ndcg[k] = counted ? sum[1][k] / counted : 0;
+        r->mrr[k] = counted ? sum[2][k] / counted : 0;
+    }
+    r->seconds = now_s() - t0;
+    batcher_free(&bt);
+    free(scores);
+    free(users);
+    free(tgt);
+    free(acc);
+    return SQ_OK;
+}
+
+/* ---- recommendation ---- */
+sq_status sq_recommend(sq_model *m, const sq_dataset *ds, const uint32_t *users, int n_users,
+                       int k, int mask_history, uint32_t *items, float *out_scores,
+                       sq_error *err) {
+    const int V = m->cfg.n_items, B = m->cfg.batch;
+    if ((uint32_t)V != ds->n_items)
+        return sq_error_set(err, SQ_ERR_USAGE, "model has %d items, dataset %u", V, ds->n_items);
+    if (k > V) k = V;
+    batcher bt;
+    float *scores = malloc((size_t)B * V * sizeof *scores);
+    if (!scores || batcher_init(&bt, B, m->cfg.maxlen, 0, 0) != 0) {
+        free(scores);
+        return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
+    }
+    for (int u0 = 0; u0 < n_users; u0 += B) {
+        int n = n_users - u0 < B ? n_users - u0 : B;
+        batcher_reset(&bt, 0);
+        for (int i = 0; i < n; i++) {
+            uint64_t b, e;
+            int64_t t;
+            user_span(ds, users[u0 + i], SQ_SPLIT_ALL, &b, &e, &t);
+            batcher_add(&bt, ds, b, e, 0, NULL);
+        }
+        sq_model_score(m, &bt.b, scores);
+#pragma omp parallel for schedule(dynamic, 4)
+        for (int i = 0; i < n; i++) {
+            float *s = scores + (size_t)i * V;
+            uint32_t u = users[u0 + i];
+            if (mask_history)
+                for (uint64_t q = ds->user_offsets[u]; q < ds->user_offsets[u + 1]; q++)
+                    s[ds->item[q]] = -INFINITY;
+            uint32_t *it = items + (size_t)(u0 + i) * k;
+            float *sc = out_scores + (size_t)(u0 + i) * k;
+            int have = 0;
+            /* partial selection: keep the k best in a sorted array */
+            for (int v = 0; v < V; v++) {
+                float x = s[v];
+                if (have == k && !(x > sc[k - 1])) continue;
+                int j = have < k ? have++ : k - 1;
+                while (j > 0 && sc[j - 1] < x) {
+                    sc[j] = sc[j - 1];
+                    it[j] = it[j - 1];
+                    j--;
+                }
+                sc[j] = x;
+                it[j] = (uint32_t)v;
+            }
+        }
+    }
+    batcher_free(&bt);
+    free(scores);
+    return SQ_OK;
+}
+
+/* ---- training ---- */
+static void progress(const sq_train_opts *o, int epoch, int epochs, double frac, double loss,
+                     double evs) {
+    if (!o->log || !o->progress) return;
+    int w = 30, f = (int)(frac * w);
+    fprintf(o->log, "\repoch %d/%d [", epoch, epochs);
+    for (int i = 0; i < w; i++) fputc(i < f ? '#' : '.', o->log);
+    fprintf(o->log, "] %3d%% loss %.4f %.0f ev/s ", (int)(frac * 100), loss, evs);
+    fflush(o->log);
+}
+
+sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
+                   sq_train_result *res, sq_error *err) {
+    memset(res, 0, sizeof *res);
+    const sq_model_config *cfg = &m->cfg;
+    if ((uint32_t)cfg->n_items != ds->n_items)
+        return sq_error_set(err, SQ_ERR_USAGE, "model has %d items, dataset %u", cfg->n_items,
+                            ds->n_items);
+    const int K = cfg->loss == SQ_LOSS_CE ? 0 : (cfg->negatives > 0 ? cfg->negatives : 1);
+    int start_epoch = 0;
+    double best = -1.0;
+    if (o->resume) {
+        sq_st_file f;
+        sq_status st = sq_st_read(&f, o->resume, err);
+        if (st != SQ_OK) return st;
+        const char *e = sq_st_meta(&f, "train_epoch"), *bn = sq_st_meta(&f, "best_ndcg10");
+        if (e) start_epoch = atoi(e);
+        if (bn) best = atof(bn);
+        sq_st_free(&f);
+    }
+    uint32_t *train_users = malloc((size_t)(ds->n_users ? ds->n_users : 1) * sizeof *train_users);
+    float *best_w = malloc(m->params.total * sizeof(float));
+    batcher bt;
+    if (!train_users || !best_w ||
+        batcher_init(&bt, cfg->batch, cfg->maxlen, K, max_user_events(ds)) != 0) {
+        free(train_users);
+        free(best_w);
+        return sq_error_set(err, SQ_ERR_NOMEM, "out of memory for training");
+    }
+    memcpy(best_w, m->params.data, m->params.total * sizeof(float));
+    uint32_t nu = 0;
+    for (uint32_t u = 0; u < ds->n_users; u++) {
+        uint64_t b, e;
+        int64_t t;
+        if (user_span(ds, u, 3, &b, &e, &t)) train_users[nu++] = u;
+    }
+    sq_nn_adamw opt = {.lr = o->lr, .beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-8f,
+                       .weight_decay = o->weight_decay};
+    char fp_items[17], fp_data[17];
+    snprintf(fp_items, sizeof fp_items, "%016" PRIx64, sq_dataset_item_fingerprint(ds));
+    snprintf(fp_data, sizeof fp_data, "%016" PRIx64, sq_dataset_data_fingerprint(ds));
+    sq_status st = SQ_OK;
+    int bad = 0, saved = 0;
+    double train_time = 0.0, rows_total = 0.0;
+    int epoch = start_epoch;
+    for (; epoch < o->epochs; epoch++) {
+        const double te = now_s();
+        sq_nn_rng rng;
+        sq_nn_rng_seed(&rng, mix(cfg->seed, (uint64_t)epoch));
+        for (uint32_t i = nu; i > 1; i--) { /* Fisher-Yates */
+            uint32_t j = sq_nn_rng_below(&rng, i);
+            uint32_t x = train_users[i - 1];
+            train_users[i - 1] = train_users[j];
+            train_users[j] = x;
+        }
+        double loss_sum = 0.0, rows = 0.0;
+        int nb = 0;
+        const int n_batches = (int)((nu + cfg->batch - 1) / cfg->batch);
+        for (uint32_t i0 = 0; i0 < nu; i0 += (uint32_t)cfg->batch, nb++) {
+            batcher_reset(&bt, 1);
+            sq_nn_rng brng;
+            sq_nn_rng_seed(&brng, mix(mix(cfg->seed, (uint64_t)epoch), (uint64_t)nb));
+            for (uint32_t i = i0; i < nu && i < i0 + (uint32_t)cfg->batch; i++) {
+                uint64_t b, e;
+                int64_t t;
+                user_span(ds, train_users[i], 3, &b, &e, &t);
+                batcher_add(&bt, ds, b, e, 1, &brng);
+            }
+            bt.b.seed = sq_nn_rng_next(&brng);
+            sq_nn_params_zero_grad(&m->params);
+            double l = sq_model_forward(m, &bt.b, 1);
+            sq_model_backward(m, &bt.b);
+            sq_nn_adamw_step(&m->params, &opt);
+            loss_sum += l;
+            rows += bt.seq_off[bt.b.n_seq];
+            if (o->progress && (nb % 4 == 0 || nb + 1 == n_batches))
+                progress(o, epoch + 1, o->epochs, (double)(nb + 1) / n_batches, loss_sum / (nb + 1),
+                         rows / (now_s() - te));
+        }
+        const double dt = now_s() - te;
+        train_time += dt;
+        rows_total += rows;
+        res->last_loss = nb ? loss_sum / nb : 0.0;
+        res->epochs_run = epoch + 1 - start_epoch;
+        if (o->log) {
+            if (o->progress) fputc('\n', o->log);
+            else
+                fprintf(o->log, "epoch %d/%d loss %.4f %.1f s %.0f ev/s\n", epoch + 1, o->epochs,
+                        res->last_loss, dt, rows / dt);
+        }
+        int last = epoch + 1 == o->epochs || (o->max_seconds > 0 && train_time >= o->max_seconds);
+        if (o->eval_every > 0 && ((epoch + 1) % o->eval_every == 0 || last)) {
+            sq_eval_opts eo = {.split = SQ_SPLIT_VALID, .protocol = SQ_PROTOCOL_FULL,
+                               .mask_history = 1, .max_users = o->eval_users};
+            sq_eval_result er;
+            st = sq_evaluate(m, ds, &eo, &er, err);
+            if (st != SQ_OK) break;
+            int improved = er.ndcg[2] > best;
+            if (o->log)
+                fprintf(o->log, "epoch %d validation (%u users, full ranking): NDCG@10 %.4f "
+                                "HR@10 %.4f%s (%.1f s)\n",
+                        epoch + 1, er.n_users, er.ndcg[2], er.hr[2], improved ? " *" : "",
+                        er.seconds);
+            if (improved) {
+                best = er.ndcg[2];
+                res->best_epoch = epoch + 1;
+                bad = 0;
+                memcpy(best_w, m->params.data, m->params.total * sizeof(float));
+                if (o->out) {
+                    char ep[16], bn[32];
+                    snprintf(ep, sizeof ep, "%d", epoch + 1);
+                    snprintf(bn, sizeof bn, "%.9g", best);
+                    const char *meta[] = {"item_dict_xxh64", fp_items, "data_xxh64", fp_data,
+                                          "train_epoch", ep, "best_ndcg10", bn, NULL};
+                    st = sq_model_save(m, o->out, meta, 1, err);
+                    if (st != SQ_OK) break;
+                    saved = 1;
+                }
+            } else if (o->patience > 0 && ++bad >= o->patience) {
+                if (o->log)
+                    fprintf(o->log, "early stop: no improvement in %d validations\n", bad);
+                epoch++;
+                break;
+            }
+        }
+        if (last) {
+            epoch++;
+            break;
+        }
+    }
+    if (st == SQ_OK && o->out && !saved) {
+        char ep[16];
+        snprintf(ep, sizeof ep, "%d", epoch);
+        const char *meta[] = {"item_dict_xxh64", fp_items, "data_xxh64", fp_data, "train_epoch",
+                              ep, NULL};
+        st = sq_model_save(m, o->out, meta, 1, err);
+    }
+    if (st == SQ_OK && res->best_epoch) /* leave the best weights in m */
+        memcpy(m->params.data, best_w, m->params.total * sizeof(float));
+    res->best_ndcg10 = best;
+    res->seconds_per_epoch = res->epochs_run ? train_time / res->epochs_run : 0.0;
+    res->events_per_second = train_time > 0 ? rows_total / train_time : 0.0;
+    batcher_free(&bt);
+    free(train_users);
+    free(best_w);
+    return st;
+}
