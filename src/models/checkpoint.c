@@ -119,7 +119,7 @@ sq_status sq_model_load(sq_model **out, const char *path, sq_error *err) {
     c.negatives = (int)x[7];
     c.batch = (int)x[8];
     c.ln_eps = (float)x[9];
-    c.seed = (uint64_t)x[10];
+    c.seed = strtoull(sq_st_meta(&f, "seed"), NULL, 10);
     const char *ls = sq_st_meta(&f, "loss");
     c.loss = ls && sq_loss_from_name(ls) >= 0 ? (sq_loss_kind)sq_loss_from_name(ls) : SQ_LOSS_BCE;
     sq_model *m;

@@ -377,12 +377,6 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
         return sq_error_set(err, SQ_ERR_NOMEM, "out of memory for training");
     }
     memcpy(best_w, m->params.data, m->params.total * sizeof(float));
-    uint32_t nu = 0;
-    for (uint32_t u = 0; u < ds->n_users; u++) {
-        uint64_t b, e;
-        int64_t t;
-        if (user_span(ds, u, 3, &b, &e, &t)) train_users[nu++] = u;
-    }
     sq_nn_adamw opt = {.lr = o->lr, .beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-8f,
                        .weight_decay = o->weight_decay};
     char fp_items[17], fp_data[17];
@@ -396,6 +390,13 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
         const double te = now_s();
         sq_nn_rng rng;
         sq_nn_rng_seed(&rng, mix(cfg->seed, (uint64_t)epoch));
+        /* the order of an epoch depends on (seed, epoch) only, so that resume is exact */
+        uint32_t nu = 0;
+        for (uint32_t u = 0; u < ds->n_users; u++) {
+            uint64_t b, e;
+            int64_t t;
+            if (user_span(ds, u, 3, &b, &e, &t)) train_users[nu++] = u;
+        }
         for (uint32_t i = nu; i > 1; i--) { /* Fisher-Yates */
             uint32_t j = sq_nn_rng_below(&rng, i);
             uint32_t x = train_users[i - 1];
