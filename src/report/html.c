@@ -32,7 +32,7 @@ static const char CSS[] =
     ".kpis{display:grid;grid-template-columns:repeat(6,1fr);gap:12px;margin-top:20px}"
     ".kpi{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:12px 14px}"
     ".kpi b{display:block;font-size:24px;color:var(--accent)}.kpi span{color:var(--muted);font-size:12px}"
-    ".grid{display:grid;grid-template-columns:1fr 1fr;gap:16px}"
+    ".grid{display:grid;grid-template-columns:1fr 1fr;gap:16px;margin-bottom:16px}"
     ".card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:16px 18px;"
     "margin-bottom:16px;min-width:0}"
     ".grid .card{margin-bottom:0}"
@@ -303,7 +303,7 @@ static void section_activity(sq_sb *sb, const sq_analysis *a) {
     double first = 0, last = 0;
     for (uint32_t d = 0; d < wk; d++) first += dau[d], last += dau[n - 1 - d];
     char m[32], b[32], bd[16], tr[32];
-    sq_fmt_count(m, sizeof m, dsum / n);
+    sq_fmt_count(m, sizeof m, round(dsum / n));
     sq_fmt_count(b, sizeof b, dau[busiest]);
     sq_day_format(a->day0 + busiest, bd, sizeof bd);
     double change = first > 0 ? last / first - 1 : 0;
@@ -412,7 +412,6 @@ static void section_items(sq_sb *sb, const sq_analysis *a, const sq_dataset *ds)
             card_close(sb);
         }
         sq_sb_puts(sb, "</div>");
-        if (is_item && a->has_category) sq_sb_puts(sb, "<div style=\"height:16px\"></div>");
     }
 }
 

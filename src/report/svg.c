@@ -205,8 +205,11 @@ static void x_ticks(sq_sb *sb, const char *const *xl, int n, double left, double
     int every = 1;
     while (n > 1 && every < n && dx * every < mw + 14) every++;
     for (int i = 0; i < n; i += every) {
-        double x = left + (n > 1 ? dx * i : pw / 2);
-        text(sb, x, y, "middle", SMALL, SQ_C_MUTED, xl[i], NULL);
+        double x = left + (n > 1 ? dx * i : pw / 2), w = sq_svg_text_width(xl[i], SMALL);
+        /* keep the last label inside the plot's right edge */
+        const char *anchor = x + w / 2 > left + pw + 6 ? "end" : "middle";
+        if (anchor[0] == 'e' && i > 0 && x - w < left + dx * (i - every) + mw / 2 + 4) continue;
+        text(sb, anchor[0] == 'e' ? left + pw + 6 : x, y, anchor, SMALL, SQ_C_MUTED, xl[i], NULL);
     }
 }
 
