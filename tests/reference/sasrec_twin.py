@@ -95,7 +95,8 @@ DT_BACK = {"F32": np.float32, "F64": np.float64, "I32": np.int32, "I64": np.int6
 
 def st_write(path, tensors, meta):
     header, off, blobs = {}, 0, []
-    for name, a in tensors.items():
+    # widest dtypes first: every tensor then starts aligned to its element size
+    for name, a in sorted(tensors.items(), key=lambda kv: -np.asarray(kv[1]).dtype.itemsize):
         a = np.ascontiguousarray(a)
         b = a.tobytes()
         header[name] = {"dtype": DT[a.dtype.type], "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
@@ -192,6 +193,24 @@ def main():
         make_case("bce", "bce", False, 1, 1)
         make_case("ce_behavior", "ce", True, 1, 2)
         make_case("sampled", "sampled", False, 3, 3)
+        return
+    if len(sys.argv) >= 3 and sys.argv[1] == "check":
+        # load a checkpoint written by `shopseq train` into the twin (strict: every name and
+        # shape must match) and print the top-5 dense item ids after a dense-id sequence
+        t, meta = st_read(sys.argv[2])
+        V, C = int(meta["n_items"]), int(meta["dim"])
+        model = SASRecTwin(V, C, int(meta["blocks"]), int(meta["heads"]), int(meta["maxlen"]),
+                           int(meta["use_behavior"]), float(meta["ln_eps"])).double()
+        sd = {k: torch.from_numpy(v.astype(np.float64)) for k, v in t.items() if not k.startswith("optim.")}
+        model.load_state_dict(sd, strict=True)
+        seq = [int(x) for x in sys.argv[3:]] or [0, 1, 2]
+        L = len(seq)
+        ml = int(meta["maxlen"])
+        h = model.encode([0, L], torch.tensor(seq), torch.arange(ml - L, ml), torch.zeros(L, dtype=torch.long))
+        sc = h[-1] @ model.item_emb.weight.T
+        top = torch.topk(sc, 5)
+        print("loaded", len(sd), "tensors; top-5 dense ids", top.indices.tolist(),
+              "scores", [round(x, 5) for x in top.values.tolist()])
         return
     print(__doc__)
     sys.exit(2)

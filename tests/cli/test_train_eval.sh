@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The CLI contract of train, eval and recommend on a tiny SASRec-format file: exit codes,
+# --help, JSON keys, CSV columns with original ids, refusal of damaged checkpoints.
+set -euo pipefail
+BIN=${SQ_BIN:?}
+T=$(mktemp -d "${SQ_TMPDIR:-/tmp}/train_cli.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+for cmd in train eval recommend; do
+  "$BIN" $cmd --help | grep -q "example" || fail "$cmd --help has no example"
+done
+# 40 users walking 15 items ("user item" lines, SASRec format)
+python3 - "$T/d.txt" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    for u in range(40):
+        for j in range(10):
+            f.write(f"{u + 1} {100 + (u + j * (1 + u % 2)) % 15}\n")
+PY
+"$BIN" ingest "$T/d.txt" --preset sasrec --out "$T/d.sqd" >/dev/null 2>&1 || fail "ingest"
+set +e
+"$BIN" train "$T/d.sqd" --bogus 2>/dev/null; [ $? -eq 2 ] || fail "bad flag must exit 2"
+"$BIN" train "$T/d.sqd" 2>/dev/null; [ $? -eq 2 ] || fail "missing --out must exit 2"
+"$BIN" train "$T/d.sqd" --loss nope --out x 2>/dev/null; [ $? -eq 2 ] || fail "bad loss must exit 2"
+"$BIN" train "$T/d.sqd" --dim 10 --heads 3 --out x 2>/dev/null; [ $? -eq 2 ] || fail "dim/heads must exit 2"
+"$BIN" train "$T/nothing.sqd" --out "$T/m" 2>/dev/null; [ $? -eq 1 ] || fail "missing data must exit 1"
+set -e
+"$BIN" train "$T/d.sqd" --model sasrec --dim 16 --heads 2 --maxlen 8 --batch 16 --epochs 20 \
+  --eval-every 5 --lr 0.01 --loss ce --out "$T/m.safetensors" 2>"$T/log" || { cat "$T/log"; fail "train"; }
+grep -q "validation" "$T/log" || fail "no validation lines"
+grep -q "\[#" "$T/log" && fail "progress bar written to a non-terminal"
+"$BIN" eval "$T/d.sqd" "$T/m.safetensors" --json > "$T/e.json"
+"$BIN" eval "$T/d.sqd" "$T/m.safetensors" --protocol sampled100 | grep -q "sampled" || fail "sampled protocol not labelled"
+"$BIN" eval "$T/d.sqd" "$T/m.safetensors" --no-mask-history | grep -q "NOT masked" || fail "masking not labelled"
+python3 - "$T/e.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["protocol"] == "full" and r["mask_history"] is True, r
+for k in (1, 5, 10, 20):
+    for m in ("HR", "NDCG", "MRR"):
+        assert f"{m}@{k}" in r["metrics"], (m, k)
+assert r["users"] == 40, r
+assert r["metrics"]["HR@5"] > 0.5, r
+PY
+"$BIN" recommend "$T/m.safetensors" --data "$T/d.sqd" --all-users --k 3 --format csv > "$T/r.csv"
+head -1 "$T/r.csv" | grep -qx "user,rank,item,score" || fail "csv header"
+[ "$(wc -l < "$T/r.csv")" -eq 121 ] || fail "40 users x 3 rows expected"
+grep -q "^7,1,1[0-9][0-9]," "$T/r.csv" || fail "original ids expected"
+"$BIN" recommend "$T/m.safetensors" --data "$T/d.sqd" --user 7 --k 2 | grep -q "user 7" || fail "one user"
+set +e
+"$BIN" recommend "$T/m.safetensors" --data "$T/d.sqd" --user nobody 2>/dev/null; [ $? -eq 1 ] || fail "unknown user must exit 1"
+head -c 3000 "$T/m.safetensors" > "$T/cut.safetensors"
+"$BIN" eval "$T/d.sqd" "$T/cut.safetensors" 2>"$T/err"; [ $? -eq 1 ] || fail "truncated checkpoint must exit 1"
+grep -q "truncated" "$T/err" || fail "truncation message: $(cat "$T/err")"
+set -e
+echo ok
