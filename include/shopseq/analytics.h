@@ -124,7 +124,7 @@ typedef struct sq_analysis {
     /* retention: cohorts by first active period; active[c * n_periods + k] = users of
      * cohort c active in period c + k */
     sq_period period;
-    uint32_t period_days;     /* 1, 7 or 30 */
+    uint32_t period_days;     /* 1, 7, 30, or more so that there are at most 104 periods */
     uint32_t n_periods;
     uint64_t *cohort_size;    /* (n_periods) */
     uint64_t *cohort_active;  /* (n_periods * n_periods) */

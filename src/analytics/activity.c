@@ -46,6 +46,10 @@ sq_status sq__window(sq__ctx *c, sq_error *err) {
     else if (a->n_days <= 7 * 60) a->period = SQ_PERIOD_WEEK, a->period_days = 7;
     else a->period = SQ_PERIOD_MONTH, a->period_days = 30;
     a->n_periods = (a->n_days + a->period_days - 1) / a->period_days;
+    if (a->n_periods > 104) { /* very long spans: keep the cohort triangle readable */
+        a->period_days = (a->n_days + 103) / 104;
+        a->n_periods = (a->n_days + a->period_days - 1) / a->period_days;
+    }
     return SQ_OK;
 }
 

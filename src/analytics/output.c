@@ -70,8 +70,12 @@ static json_t *rank_json(const sq_rank_list *l, const sq_dataset *ds, int is_ite
     return arr;
 }
 
-static const char *period_name(sq_period p) {
-    return p == SQ_PERIOD_DAY ? "day" : p == SQ_PERIOD_WEEK ? "week" : "30 days";
+static json_t *period_name(const sq_analysis *a) {
+    if (a->period == SQ_PERIOD_DAY) return json_string("day");
+    if (a->period == SQ_PERIOD_WEEK) return json_string("week");
+    char buf[32];
+    snprintf(buf, sizeof buf, "%u days", a->period_days);
+    return json_string(buf);
 }
 
 json_t *sq_analysis_to_json(const sq_analysis *a, const sq_dataset *ds) {
@@ -122,7 +126,7 @@ json_t *sq_analysis_to_json(const sq_analysis *a, const sq_dataset *ds) {
 
     /* retention */
     json_t *ret = json_object(), *cohorts = json_array();
-    json_object_set_new(ret, "period", json_string(period_name(a->period)));
+    json_object_set_new(ret, "period", period_name(a));
     json_object_set_new(ret, "period_days", json_integer(a->period_days));
     for (uint32_t c = 0; c < a->n_periods; c++) {
         char ds0[16];

@@ -186,7 +186,7 @@ static void fmt_cnt(char *buf, size_t cap, double v) { sq_fmt_count(buf, cap, v)
 static const char *period_word(const sq_analysis *a, int plural) {
     if (a->period == SQ_PERIOD_DAY) return plural ? "days" : "day";
     if (a->period == SQ_PERIOD_WEEK) return plural ? "weeks" : "week";
-    return plural ? "30-day periods" : "30-day period";
+    return plural ? "periods" : "period";
 }
 
 static double retention_at(const sq_analysis *a, uint32_t k) {
