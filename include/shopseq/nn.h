@@ -39,8 +39,14 @@ uint64_t sq_nn_rng_next(sq_nn_rng *r);
 float sq_nn_rng_uniform(sq_nn_rng *r);             /* [0, 1) */
 uint32_t sq_nn_rng_below(sq_nn_rng *r, uint32_t n); /* [0, n), unbiased */
 float sq_nn_rng_normal(sq_nn_rng *r);
-/* Counter-based uniform in [0, 1) for element i of stream `seed`. */
-float sq_nn_hash_uniform(uint64_t seed, uint64_t i);
+/* Counter-based uniform in [0, 1) for element i of stream `seed` (splitmix64 finaliser).
+ * Inline: dropout calls it once per element. */
+static inline float sq_nn_hash_uniform(uint64_t seed, uint64_t i) {
+    uint64_t z = (seed ^ (i * 0xD1B54A32D192ED03ull)) + 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return (float)((z ^ (z >> 31)) >> 40) * 0x1.0p-24f;
+}
 
 /* ---- parameters: one contiguous buffer (and grad, AdamW m and v alike) ---- */
 typedef struct sq_nn_tensor {

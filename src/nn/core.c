@@ -63,10 +63,6 @@ float sq_nn_rng_normal(sq_nn_rng *r) {
     return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
 }
 
-float sq_nn_hash_uniform(uint64_t seed, uint64_t i) {
-    uint64_t x = seed ^ (i * 0xD1B54A32D192ED03ull);
-    return (float)(splitmix64(&x) >> 40) * 0x1.0p-24f;
-}
 
 /* ---- parameters ---- */
 int sq_nn_params_add(sq_nn_params *p, const char *name, int ndim, const int64_t *shape) {
