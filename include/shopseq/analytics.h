@@ -20,7 +20,8 @@
 #include "shopseq/status.h"
 
 /* Funnel stages, in order. A stage is "reached" in a scope (user, session, user×category)
- * when the scope holds at least one event of that behaviour. */
+ * when the scope holds at least one event of that behaviour (view: click events stand in
+ * when the data has no view events). */
 enum { SQ_STAGE_VIEW, SQ_STAGE_FAV, SQ_STAGE_CART, SQ_STAGE_BUY, SQ_STAGE_COUNT };
 const char *sq_stage_name(int stage);
 
@@ -106,6 +107,8 @@ typedef enum { SQ_PERIOD_DAY, SQ_PERIOD_WEEK, SQ_PERIOD_MONTH } sq_period;
 typedef struct sq_analysis {
     sq_analysis_opts opts;
     bool has_fav, has_price, has_category;
+    uint8_t view_behavior;    /* what counts as the view stage: view, or click when the
+                                 data has no view events */
 
     /* window: local days [day0, day0 + n_days); events outside are clamped to its ends */
     int64_t day0;             /* local day number (days since 1970-01-01 local) */
@@ -147,7 +150,6 @@ typedef struct sq_analysis {
     sq_rfm_user *rfm;         /* (n_users) */
     uint64_t segment_size[SQ_SEG_COUNT];
     double segment_mean[SQ_SEG_COUNT][3]; /* mean recency, frequency, monetary */
-    float r_edges[4], f_edges[4], m_edges[4]; /* score boundaries, for the docs/report */
     uint64_t buyers, repeat_buyers; /* users with a buy; with buys in >= 2 sessions */
     sq_dist seq_len;          /* events per user */
     sq_dist session_len;      /* events per session */

@@ -84,5 +84,7 @@ sq_status sq__activity(sq__ctx *c, sq_error *err) {
         }
     }
     a->has_fav = a->events_by_behavior[SQ_BEHAVIOR_FAV] > 0;
+    a->view_behavior = a->events_by_behavior[SQ_BEHAVIOR_VIEW] || !a->events_by_behavior[SQ_BEHAVIOR_CLICK]
+                           ? SQ_BEHAVIOR_VIEW : SQ_BEHAVIOR_CLICK;
     return SQ_OK;
 }

@@ -39,6 +39,7 @@ sq_status sq__funnel(sq__ctx *c, sq_error *err) {
     const uint8_t *beh = ds->behavior;
     const int64_t *t = ds->time_ms;
     sq_status st = SQ_OK;
+    const uint8_t view_b = a->view_behavior;
     for (uint32_t u = 0; u < ds->n_users; u++) {
         unsigned user_mask = 0, sess_mask = 0;
         uint64_t begin = ds->user_offsets[u], end = ds->user_offsets[u + 1];
@@ -52,7 +53,7 @@ sq_status sq__funnel(sq__ctx *c, sq_error *err) {
                 }
                 sess_mask = 0;
             }
-            int stage = sq__stage_of(beh[e]);
+            int stage = sq__stage_of(beh[e], view_b);
             uint32_t i = item[e];
             sq__ent_stats *ist = i < ni ? &c->items[i] : NULL;
             if (ist) ist->events++;

@@ -40,9 +40,11 @@ static inline uint32_t sq__wday(const sq_analysis *a, int64_t t_ms, int64_t tz_m
     if (d >= (int64_t)a->n_days) return a->n_days - 1;
     return (uint32_t)d;
 }
-static inline int sq__stage_of(uint8_t b) {
+/* Funnel stage of a behaviour; view_b is the behaviour that counts as "view" (view, or
+ * click when the data has no view events, e.g. Tmall). */
+static inline int sq__stage_of(uint8_t b, uint8_t view_b) {
+    if (b == view_b) return SQ_STAGE_VIEW;
     switch (b) {
-    case SQ_BEHAVIOR_VIEW: return SQ_STAGE_VIEW;
     case SQ_BEHAVIOR_FAV: return SQ_STAGE_FAV;
     case SQ_BEHAVIOR_CART: return SQ_STAGE_CART;
     case SQ_BEHAVIOR_BUY: return SQ_STAGE_BUY;

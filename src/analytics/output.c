@@ -103,6 +103,7 @@ json_t *sq_analysis_to_json(const sq_analysis *a, const sq_dataset *ds) {
     json_object_set_new(fn, "stages", a->has_fav ? json_pack("[s,s,s,s]", "view", "fav", "cart", "buy")
                                                  : json_pack("[s,s,s]", "view", "cart", "buy"));
     json_object_set_new(fn, "events", ev);
+    json_object_set_new(fn, "view_stage_behavior", json_string(sq_behavior_name(a->view_behavior)));
     json_object_set_new(fn, "users", funnel_json(&a->users_funnel, a->has_fav));
     json_object_set_new(fn, "sessions", funnel_json(&a->sessions_funnel, a->has_fav));
     json_object_set_new(fn, "cart_abandonment", json_pack("{s:I,s:I,s:o,s:I,s:I,s:o}",
