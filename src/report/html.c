@@ -156,7 +156,7 @@ static void section_funnel(sq_sb *sb, const sq_analysis *a, const sq_dataset *ds
         const char *sw = sq_dict_get(&ds->categories, a->category_funnels[worst].id, &nw);
         sq_fmt_pct(p1, sizeof p1, sq_funnel_overall(&a->category_funnels[best].users));
         sq_fmt_pct(p2, sizeof p2, sq_funnel_overall(&a->category_funnels[worst].users));
-        snprintf(r, sizeof r, "Of the %u most viewed categories, %.*s converts best (%s of its viewers buy in it) and %.*s worst (%s).",
+        snprintf(r, sizeof r, "Of the %u most viewed categories, category %.*s converts best (%s of its viewers buy in it) and category %.*s worst (%s).",
                  a->n_category_funnels, (int)(nb > 40 ? 40 : nb), sb_, p1, (int)(nw > 40 ? 40 : nw), sw, p2);
     } else snprintf(r, sizeof r, "No category has viewers.");
     card_open(sb, "Funnel by category (users, most viewed categories)", r);
@@ -204,7 +204,7 @@ static void section_retention(sq_sb *sb, const sq_analysis *a) {
     sq_sb_puts(sb, "<h2>Retention</h2>");
     if (P < 2) {
         card_open(sb, "Cohorts", "The data spans a single period: no retention to show.");
-        sq_sb_puts(sb, "<table data-chart=\"retention\"><tr><td>one period</td></tr></table>");
+        sq_sb_puts(sb, "<table data-chart=\"retention\"><tr><td class=\"txt\">All users fall in one cohort.</td></tr></table>");
         card_close(sb);
         return;
     }
@@ -239,7 +239,11 @@ static void section_retention(sq_sb *sb, const sq_analysis *a) {
     int cell_h = P > 30 ? 14 : 26;
     sq_svg_heatmap(sb, "retention", "retention", rl, (int)P, cl, (int)P, 1, v, 1.0, 1132, cell_h, 1, fmt_share, corner);
     sq_sb_puts(sb, "<p class=\"note\">Each row is the users whose first event falls in that period; a cell is the share of them active "
-                   "(any event) that many periods later. Column +0 is always 100%.</p>");
+                   "(any event) that many periods later. Column +0 is always 100%.");
+    if (a->n_days % a->period_days)
+        sq_sb_printf(sb, " The last period has only %u of %u days, so the cells on its diagonal read low.",
+                     a->n_days % a->period_days, a->period_days);
+    sq_sb_puts(sb, "</p>");
     card_close(sb);
     free(rl), free(cl), free(rbuf), free(cbuf), free(v);
 }
