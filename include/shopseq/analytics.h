@@ -76,6 +76,9 @@ typedef struct sq_category_funnel { /* user×category funnel of one category */
     uint32_t id;
     sq_funnel users;
     uint64_t events;
+    uint64_t carted_pairs, carted_bought_pairs; /* (user, item) pairs on its items */
+    uint64_t view_buy_pairs;
+    double view_buy_median_s; /* NaN when no pair */
 } sq_category_funnel;
 
 /* RFM segments, first matching rule wins (docs/analytics.md). */

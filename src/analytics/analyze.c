@@ -162,5 +162,7 @@ sq_status sq_analyze(const sq_dataset *ds, const sq_analysis_opts *opts, sq_anal
     free(c.items);
     free(c.cats);
     free(c.cat_reached);
+    free(c.vb);
+    free(c.vb_cat);
     return st;
 }

@@ -4,7 +4,8 @@
  *
  * One pass over users in order. "Has user u already done X with item i" is answered by
  * stamp arrays (stamp[i] == u), so nothing is reset between users and nothing is
- * allocated per event; view->buy durations go into one growable array. */
+ * allocated per event; view->buy durations go into one growable array (with the category
+ * of each, for the per-category medians). */
 #include <math.h>
 #include <string.h>
 
@@ -26,8 +27,9 @@ sq_status sq__funnel(sq__ctx *c, sq_error *err) {
     uint32_t *cs = malloc((size_t)(nc ? nc : 1) * (SQ_STAGE_COUNT + 1) * sizeof *cs);
     size_t cap = 1024, n_pairs = 0;
     double *vb = malloc(cap * sizeof *vb);
-    if (!c->items || !c->cats || !c->cat_reached || !is || !cs || !vb) {
-        free(is), free(cs), free(vb);
+    uint32_t *vbc = malloc(cap * sizeof *vbc);
+    if (!c->items || !c->cats || !c->cat_reached || !is || !cs || !vb || !vbc) {
+        free(is), free(cs), free(vb), free(vbc);
         return sq_error_set(err, SQ_ERR_NOMEM, "funnel: out of memory");
     }
     for (uint32_t i = 0; i < ni; i++)
@@ -90,6 +92,7 @@ sq_status sq__funnel(sq__ctx *c, sq_error *err) {
                 if (s->cart != u) {
                     s->cart = u;
                     a->carted_pairs++;
+                    if (cst) cst->carted_pairs++;
                 }
                 break;
             case SQ_STAGE_BUY:
@@ -98,18 +101,22 @@ sq_status sq__funnel(sq__ctx *c, sq_error *err) {
                 if (s->cart == u && s->cart_bought != u) {
                     s->cart_bought = u;
                     a->carted_bought_pairs++;
+                    if (cst) cst->carted_bought_pairs++;
                 }
                 if (s->view == u && s->bought != u) {
                     s->bought = u;
                     ist->buyers_after_view++;
                     if (n_pairs == cap) {
                         double *nv = realloc(vb, 2 * cap * sizeof *vb);
-                        if (!nv) {
+                        if (nv) vb = nv;
+                        uint32_t *nc2 = nv ? realloc(vbc, 2 * cap * sizeof *vbc) : NULL;
+                        if (!nc2) {
                             st = sq_error_set(err, SQ_ERR_NOMEM, "funnel: out of memory");
                             goto done;
                         }
-                        vb = nv, cap *= 2;
+                        vbc = nc2, cap *= 2;
                     }
+                    vbc[n_pairs] = cst ? k : SQ_NONE;
                     vb[n_pairs++] = (double)(t[e] - s->first_view_ms) / 1000.0;
                 }
                 break;
@@ -137,10 +144,7 @@ done:
     a->users_funnel.total = ds->n_users;
     a->sessions_funnel.total = ds->n_sessions;
     a->view_buy_pairs = n_pairs;
-    a->view_buy_median_s = sq__median_f64(vb, n_pairs);
-    a->view_buy_p25_s = sq__quantile_f64(vb, n_pairs, 0.25);
-    a->view_buy_p75_s = sq__quantile_f64(vb, n_pairs, 0.75);
-    free(vb);
+    c->vb = vb, c->vb_cat = vbc, c->n_vb = n_pairs; /* quantiles in items.c, per category too */
     free(is);
     free(cs);
     return st;

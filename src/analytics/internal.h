@@ -17,6 +17,7 @@ typedef struct sq__ent_stats {
     uint32_t events, views, favs, carts, buys;
     uint32_t viewers;           /* distinct users with a view */
     uint32_t buyers_after_view; /* distinct users who bought after their first view */
+    uint32_t carted_pairs, carted_bought_pairs; /* (user, item) pairs, as in the funnel */
 } sq__ent_stats;
 
 typedef struct sq__ctx {
@@ -26,6 +27,9 @@ typedef struct sq__ctx {
     sq__ent_stats *cats;       /* (n_categories) */
     uint64_t *cat_reached;     /* (n_categories * SQ_STAGE_COUNT) users per stage */
     int64_t tz_ms;
+    double *vb;                /* (n_vb) seconds from first view to buy, per (user, item) */
+    uint32_t *vb_cat;          /* (n_vb) category of that item (SQ_NONE if unknown) */
+    size_t n_vb;
 } sq__ctx;
 
 /* Local day number of a timestamp. */

@@ -90,10 +90,43 @@ sq_status sq__items(sq__ctx *c, sq_error *err) {
             for (int s = 0; s < SQ_STAGE_COUNT; s++)
                 f->users.reached[s] = c->cat_reached[(size_t)k * SQ_STAGE_COUNT + s];
             f->users.total = f->users.reached[SQ_STAGE_VIEW];
+            f->carted_pairs = c->cats[k].carted_pairs;
+            f->carted_bought_pairs = c->cats[k].carted_bought_pairs;
         }
         a->n_category_funnels = by_viewers.n;
         free(by_viewers.rows);
+        /* per-category view->buy medians: group the durations of these categories */
+        uint32_t m = a->n_category_funnels;
+        int32_t *slot = malloc((size_t)nc * sizeof *slot);
+        size_t *off = calloc((size_t)m + 1, sizeof *off);
+        if (!slot || !off) {
+            free(slot), free(off);
+            return sq_error_set(err, SQ_ERR_NOMEM, "items: out of memory");
+        }
+        for (uint32_t k = 0; k < nc; k++) slot[k] = -1;
+        for (uint32_t j = 0; j < m; j++) slot[a->category_funnels[j].id] = (int32_t)j;
+        for (size_t p = 0; p < c->n_vb; p++)
+            if (c->vb_cat[p] < nc && slot[c->vb_cat[p]] >= 0) off[slot[c->vb_cat[p]] + 1]++;
+        for (uint32_t j = 0; j < m; j++) off[j + 1] += off[j];
+        double *grouped = malloc((off[m] ? off[m] : 1) * sizeof *grouped);
+        if (!grouped) {
+            free(slot), free(off);
+            return sq_error_set(err, SQ_ERR_NOMEM, "items: out of memory");
+        }
+        for (size_t p = 0; p < c->n_vb; p++)
+            if (c->vb_cat[p] < nc && slot[c->vb_cat[p]] >= 0) grouped[off[slot[c->vb_cat[p]]]++] = c->vb[p];
+        for (uint32_t j = m; j > 0; j--) off[j] = off[j - 1]; /* the scatter shifted offsets */
+        off[0] = 0;
+        for (uint32_t j = 0; j < m; j++) {
+            a->category_funnels[j].view_buy_pairs = off[j + 1] - off[j];
+            a->category_funnels[j].view_buy_median_s = sq__median_f64(grouped + off[j], off[j + 1] - off[j]);
+        }
+        free(grouped), free(slot), free(off);
     }
+    /* overall view->buy quantiles (reorders c->vb, so after the grouping above) */
+    a->view_buy_median_s = sq__median_f64(c->vb, c->n_vb);
+    a->view_buy_p25_s = sq__quantile_f64(c->vb, c->n_vb, 0.25);
+    a->view_buy_p75_s = sq__quantile_f64(c->vb, c->n_vb, 0.75);
     /* long tail: share of all events on the top 1% / 10% of items (items with >= 1 event) */
     uint32_t *cnt = malloc((size_t)(ds->n_items ? ds->n_items : 1) * sizeof *cnt);
     if (!cnt) return sq_error_set(err, SQ_ERR_NOMEM, "items: out of memory");

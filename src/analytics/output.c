@@ -119,7 +119,14 @@ json_t *sq_analysis_to_json(const sq_analysis *a, const sq_dataset *ds) {
     for (uint32_t j = 0; j < a->n_category_funnels; j++) {
         json_t *o = funnel_json(&a->category_funnels[j].users, a->has_fav);
         json_object_set_new(o, "category", orig_id(&ds->categories, a->category_funnels[j].id));
-        json_object_set_new(o, "events", json_integer((json_int_t)a->category_funnels[j].events));
+        const sq_category_funnel *cf1 = &a->category_funnels[j];
+        json_object_set_new(o, "events", json_integer((json_int_t)cf1->events));
+        json_object_set_new(o, "cart_abandonment", json_pack("{s:I,s:I,s:o}",
+            "carted_pairs", (json_int_t)cf1->carted_pairs,
+            "bought_after_cart_pairs", (json_int_t)cf1->carted_bought_pairs,
+            "rate", num(cf1->carted_pairs ? 1.0 - (double)cf1->carted_bought_pairs / cf1->carted_pairs : NAN)));
+        json_object_set_new(o, "view_to_buy", json_pack("{s:I,s:o}", "pairs", (json_int_t)cf1->view_buy_pairs,
+                                                        "median_s", num(cf1->view_buy_median_s)));
         json_array_append_new(cf, o);
     }
     json_object_set_new(fn, "categories", cf);

@@ -161,7 +161,8 @@ static void section_funnel(sq_sb *sb, const sq_analysis *a, const sq_dataset *ds
     } else snprintf(r, sizeof r, "No category has viewers.");
     card_open(sb, "Funnel by category (users, most viewed categories)", r);
     sq_sb_printf(sb, "<table data-chart=\"funnel-categories\"><thead><tr><th class=\"id\">category</th><th>viewers</th>%s"
-                     "<th>carted</th><th>bought</th><th>cart / view</th><th>buy / cart</th><th>buy / view</th></tr></thead><tbody>",
+                     "<th>carted</th><th>bought</th><th>cart / view</th><th>buy / cart</th><th>buy / view</th>"
+                     "<th>carts never bought</th><th>median view \xe2\x86\x92 buy</th></tr></thead><tbody>",
                  a->has_fav ? "<th>favourited</th>" : "");
     for (uint32_t j = 0; j < a->n_category_funnels; j++) {
         const sq_funnel *f = &a->category_funnels[j].users;
@@ -174,7 +175,12 @@ static void section_funnel(sq_sb *sb, const sq_analysis *a, const sq_dataset *ds
         orig(sb, &ds->categories, a->category_funnels[j].id);
         sq_sb_printf(sb, "</td><td>%s</td>", c[0]);
         if (a->has_fav) sq_sb_printf(sb, "<td>%s</td>", c[1]);
-        sq_sb_printf(sb, "<td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>", c[2], c[3], q[0], q[1], q[2]);
+        const sq_category_funnel *cf = &a->category_funnels[j];
+        char ab[32], md[32];
+        sq_fmt_pct(ab, sizeof ab, cf->carted_pairs ? 1.0 - (double)cf->carted_bought_pairs / cf->carted_pairs : NAN);
+        sq_fmt_duration(md, sizeof md, cf->view_buy_median_s);
+        sq_sb_printf(sb, "<td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>", c[2], c[3],
+                     q[0], q[1], q[2], ab, md);
     }
     sq_sb_puts(sb, "</tbody></table>");
     card_close(sb);

@@ -128,6 +128,16 @@ static void test_funnel(void **state) {
     assert_int_equal(c1->users.reached[SQ_STAGE_CART], 1);
     assert_int_equal(c1->users.reached[SQ_STAGE_BUY], 0);
     assert_int_equal(c0->events, 14);
+    /* c0: carted (u0,i0) (u1,i0) (u1,i1), all bought; view->buy 600, 700, 3 days + 200 s.
+     * c1: (u3,i2) carted, never bought; no purchase */
+    assert_int_equal(c0->carted_pairs, 3);
+    assert_int_equal(c0->carted_bought_pairs, 3);
+    assert_int_equal(c0->view_buy_pairs, 3);
+    assert_float_equal(c0->view_buy_median_s, 700, 1e-9);
+    assert_int_equal(c1->carted_pairs, 1);
+    assert_int_equal(c1->carted_bought_pairs, 0);
+    assert_int_equal(c1->view_buy_pairs, 0);
+    assert_true(isnan(c1->view_buy_median_s));
 }
 
 static void test_retention_activity(void **state) {
