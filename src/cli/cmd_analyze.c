@@ -64,7 +64,7 @@ int sq_cmd_analyze(int argc, char **argv) {
     const char *out = NULL, *title = NULL;
     int json = 0, quiet = 0;
     sq_analysis_opts ao = sq_analysis_opts_default();
-    optind = 1;
+    optind = 0; /* full reinitialisation: run calls this after its own getopt */
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
