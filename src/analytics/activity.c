@@ -1,5 +1,5 @@
-/* The analysis window (trimmed of stray timestamps) and activity over time:
- * hour x weekday, events per day and behaviour, daily active users. */
+/* The analysis window (trimmed of stray timestamps) with the events per behaviour, and
+ * activity over time: hour x weekday, events per day and behaviour, daily active users. */
 #include <math.h>
 #include <string.h>
 
@@ -18,10 +18,15 @@ sq_status sq__window(sq__ctx *c, sq_error *err) {
     uint64_t *hist = calloc(span, sizeof *hist);
     if (!hist) return sq_error_set(err, SQ_ERR_NOMEM, "window: out of memory");
     const int64_t *t = ds->time_ms;
+    const uint8_t *b = ds->behavior;
     for (uint64_t e = 0; e < ds->n_events; e++) {
         int64_t d = sq__day(t[e], c->tz_ms) - dmin;
         if (d >= 0 && d < (int64_t)span) hist[d]++;
+        a->events_by_behavior[b[e] & 15]++;
     }
+    a->has_fav = a->events_by_behavior[SQ_BEHAVIOR_FAV] > 0;
+    a->view_behavior = a->events_by_behavior[SQ_BEHAVIOR_VIEW] || !a->events_by_behavior[SQ_BEHAVIOR_CLICK]
+                           ? SQ_BEHAVIOR_VIEW : SQ_BEHAVIOR_CLICK;
     /* Trim whole days from each end while they hold at most trim_share of the events. */
     double budget = a->opts.trim_share * (double)ds->n_events;
     size_t lo = 0, hi = span; /* [lo, hi) */
@@ -72,7 +77,6 @@ sq_status sq__activity(sq__ctx *c, sq_error *err) {
             int hour = (int)(in_day / 3600000);
             int wd = (int)(((day % 7) + 7 + 3) % 7); /* 1970-01-01 was a Thursday */
             a->hour_weekday[wd][hour]++;
-            if (b[e] < 16) a->events_by_behavior[b[e]]++;
             int64_t d = day - a->day0;
             if (d < 0 || d >= (int64_t)a->n_days) continue;
             a->daily_events[d]++;
@@ -83,8 +87,5 @@ sq_status sq__activity(sq__ctx *c, sq_error *err) {
             }
         }
     }
-    a->has_fav = a->events_by_behavior[SQ_BEHAVIOR_FAV] > 0;
-    a->view_behavior = a->events_by_behavior[SQ_BEHAVIOR_VIEW] || !a->events_by_behavior[SQ_BEHAVIOR_CLICK]
-                           ? SQ_BEHAVIOR_VIEW : SQ_BEHAVIOR_CLICK;
     return SQ_OK;
 }

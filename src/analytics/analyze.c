@@ -152,12 +152,37 @@ sq_status sq_analyze(const sq_dataset *ds, const sq_analysis_opts *opts, sq_anal
     a->has_category = (ds->flags & SQ_DATASET_HAS_CATEGORY) != 0 && ds->n_categories > 0;
 
     sq__ctx c = {.ds = ds, .a = a, .tz_ms = (int64_t)a->opts.tz_offset_min * 60000};
-    sq_status st;
-    sq_status (*const passes[])(sq__ctx *, sq_error *) = {
-        sq__window, sq__activity, sq__funnel, sq__items, sq__retention, sq__sessions, sq__rfm};
-    for (size_t i = 0; i < sizeof passes / sizeof *passes; i++) {
-        st = passes[i](&c, err);
-        if (st != SQ_OK) break;
+    sq_status st = sq__window(&c, err);
+    if (st == SQ_OK) {
+        /* The other passes only read the dataset and the window and write disjoint fields
+         * of a (items.c reads what funnel.c wrote, so they run in one section): run them
+         * side by side. Each has its own error; the first failure in pass order wins, so
+         * the result does not depend on scheduling. */
+        enum { N = 5 };
+        sq_error errs[N];
+        sq_status sts[N];
+        memset(errs, 0, sizeof errs);
+#pragma omp parallel sections
+        {
+#pragma omp section
+            {
+                sts[0] = sq__funnel(&c, &errs[0]);
+                if (sts[0] == SQ_OK) sts[0] = sq__items(&c, &errs[0]);
+            }
+#pragma omp section
+            sts[1] = sq__activity(&c, &errs[1]);
+#pragma omp section
+            sts[2] = sq__rfm(&c, &errs[2]);
+#pragma omp section
+            sts[3] = sq__sessions(&c, &errs[3]);
+#pragma omp section
+            sts[4] = sq__retention(&c, &errs[4]);
+        }
+        for (int i = 0; i < N && st == SQ_OK; i++)
+            if (sts[i] != SQ_OK) {
+                st = sts[i];
+                if (err) *err = errs[i];
+            }
     }
     free(c.items);
     free(c.cats);
