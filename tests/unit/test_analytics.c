@@ -5,6 +5,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include <math.h>
+#include <omp.h>
 
 #include "analytics_build.h"
 #include "shopseq/analytics.h"
@@ -366,6 +367,27 @@ static void test_window_trim_and_weeks(void **state) {
     free(ev);
 }
 
+/* The passes run as OpenMP sections: 1 and 4 threads must give the same document. */
+static void test_thread_count_independent(void **state) {
+    fx *f = *state;
+    char *text[2];
+    for (int k = 0; k < 2; k++) {
+        omp_set_num_threads(k ? 4 : 1);
+        sq_analysis a;
+        sq_error err = {0};
+        sq_analysis_opts o = sq_analysis_opts_default();
+        o.top_n = 2;
+        o.min_support = 2;
+        assert_int_equal(sq_analyze(&f->ds, &o, &a, &err), SQ_OK);
+        json_t *j = sq_analysis_to_json(&a, &f->ds);
+        text[k] = json_dumps(j, JSON_PRESERVE_ORDER);
+        json_decref(j);
+        sq_analysis_free(&a);
+    }
+    assert_string_equal(text[0], text[1]);
+    free(text[0]), free(text[1]);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_funnel, setup_log, teardown),
@@ -373,6 +395,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_items, setup_log, teardown),
         cmocka_unit_test_setup_teardown(test_users, setup_log, teardown),
         cmocka_unit_test_setup_teardown(test_outputs, setup_log, teardown),
+        cmocka_unit_test_setup_teardown(test_thread_count_independent, setup_log, teardown),
         cmocka_unit_test(test_no_price_no_fav),
         cmocka_unit_test(test_window_trim_and_weeks),
     };
