@@ -184,9 +184,9 @@ sq_status sq_st_read(sq_st_file *f, const char *path, sq_error *err) {
     for (int i = 0; i < f->n; i++) {
         size_t beg = (size_t)((const char *)sorted[i].data - data);
         if (beg != at) {
-            free(sorted);
             st = sq_error_set(err, SQ_ERR_FORMAT, "%s: tensor '%s' overlaps or leaves a hole",
                               path, sorted[i].name);
+            free(sorted); /* after the message: it reads sorted[i] */
             goto fail;
         }
         at += sorted[i].nbytes;
