@@ -33,6 +33,11 @@ typedef struct sq_model_config {
     int batch;         /* largest batch (sequences) the activation arena is sized for */
     float ln_eps;
     uint64_t seed;
+    /* model-specific (0 = the model's default; see docs/models.md) */
+    float mask_prob;   /* bert4rec: Cloze masking probability */
+    int window;        /* itemknn: co-occurrence window; caser: L, the last L items */
+    int filters_h;     /* caser: horizontal filters per height */
+    int filters_v;     /* caser: vertical filters */
 } sq_model_config;
 
 void sq_model_config_default(sq_model_config *c); /* the SASRec paper's settings */
@@ -63,6 +68,13 @@ typedef struct sq_model_ops {
     /* scores (n_seq, n_items): the next-item score after the last row of each sequence. */
     void (*score)(sq_model *m, const sq_batch *b, float *scores);
     void (*destroy)(sq_model *m);
+    /* Counting models (the baselines) leave forward/backward as no-ops and set these:
+     * training then calls fit_batch for each training batch of the first epoch (instead
+     * of forward, backward and AdamW) and fit_end after it; later epochs do nothing.
+     * Statistics live in params, so checkpoints, eval and recommend need no special case.
+     * NULL for gradient-trained models. */
+    void (*fit_batch)(sq_model *m, const sq_batch *b);
+    void (*fit_end)(sq_model *m);
 } sq_model_ops;
 
 struct sq_model {
@@ -83,6 +95,17 @@ static inline void sq_model_score(sq_model *m, const sq_batch *b, float *scores)
 }
 
 extern const sq_model_ops sq_sasrec_ops;
+extern const sq_model_ops sq_gru4rec_ops, sq_lstm_ops, sq_caser_ops, sq_bert4rec_ops;
+extern const sq_model_ops sq_pop_ops, sq_markov_ops, sq_itemknn_ops;
+
+/* Names of the registered models, comma-separated ("sasrec,gru4rec,..."). */
+const char *sq_model_names(void);
+int sq_model_known(const char *name); /* 1 if registered */
+/* The defaults of one model's paper (or of the official code) in c, keeping n_items and
+ * seed. See docs/models.md for what each config field means for each model. */
+sq_status sq_model_config_preset(sq_model_config *c, const char *model, sq_error *err);
+/* Number of float parameters (model size). */
+static inline size_t sq_model_size(const sq_model *m) { return m->params.total; }
 
 /* ---- checkpoints (checkpoint.c): safetensors with the config in __metadata__ ----
  * meta: extra key/value string pairs (NULL-terminated list, may be NULL), e.g. the item

@@ -17,7 +17,9 @@ static const char usage_text[] =
     "epoch (early stopping). The checkpoint holds weights, config, optimizer state and the\n"
     "dataset fingerprints; --resume continues from one.\n"
     "\n"
-    "  --model NAME        sasrec (default)\n"
+    "  --model NAME        sasrec (default), gru4rec, lstm, caser, bert4rec, pop, markov,\n"
+    "                      itemknn; sets that model's defaults (docs/models.md), which the\n"
+    "                      other flags then override\n"
     "  --dim N             hidden size (50)\n"
     "  --blocks N          transformer blocks (2)\n"
     "  --heads N           attention heads (1)\n"
@@ -82,15 +84,22 @@ int sq_cmd_train(int argc, char **argv) {
     const char *out = NULL, *resume = NULL;
     int threads = 0, quiet = 0;
     double x;
+    /* --model first: its defaults, then the other flags override them */
+    for (int i = 1; i < argc; i++) {
+        const char *name = NULL;
+        if (!strcmp(argv[i], "--model") && i + 1 < argc) name = argv[i + 1];
+        else if (!strncmp(argv[i], "--model=", 8)) name = argv[i] + 8;
+        if (!name) continue;
+        sq_error perr = {0};
+        if (sq_model_config_preset(&cfg, name, &perr) != SQ_OK)
+            return sq_cli_usage("train", "%s", perr.msg);
+    }
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'h': fputs(usage_text, stdout); return SQ_EXIT_OK;
-        case O_MODEL:
-            if (strcmp(optarg, "sasrec") != 0)
-                return sq_cli_usage("train", "unknown model '%s' (known: sasrec)", optarg);
-            snprintf(cfg.model, sizeof cfg.model, "%s", optarg);
+        case O_MODEL: /* applied before the loop (the model's defaults come first) */
             break;
 #define INTFLAG(code, name, lo, hi, dst)                              \
     case code:                                                        \

@@ -63,6 +63,10 @@ sq_status sq_model_save(const sq_model *m, const char *path, const char *const *
     KV("batch", "%d", c->batch);
     KV("ln_eps", "%.9g", (double)c->ln_eps);
     KV("seed", "%" PRIu64, c->seed);
+    KV("mask_prob", "%.9g", (double)c->mask_prob);
+    KV("window", "%d", c->window);
+    KV("filters_h", "%d", c->filters_h);
+    KV("filters_v", "%d", c->filters_v);
     if (with_optimizer) KV("optim_step", "%" PRId64, p->step);
 #undef KV
     if (meta)
@@ -120,6 +124,11 @@ sq_status sq_model_load(sq_model **out, const char *path, sq_error *err) {
     c.batch = (int)x[8];
     c.ln_eps = (float)x[9];
     c.seed = strtoull(sq_st_meta(&f, "seed"), NULL, 10);
+    /* model-specific fields: absent in older checkpoints (then 0 = default) */
+    if (meta_num(&f, "mask_prob", &x[11]) == 0) c.mask_prob = (float)x[11];
+    if (meta_num(&f, "window", &x[11]) == 0) c.window = (int)x[11];
+    if (meta_num(&f, "filters_h", &x[11]) == 0) c.filters_h = (int)x[11];
+    if (meta_num(&f, "filters_v", &x[11]) == 0) c.filters_v = (int)x[11];
     const char *ls = sq_st_meta(&f, "loss");
     c.loss = ls && sq_loss_from_name(ls) >= 0 ? (sq_loss_kind)sq_loss_from_name(ls) : SQ_LOSS_BCE;
     sq_model *m;

@@ -1,9 +1,12 @@
 /* The model registry and shared helpers. */
+#include <stdio.h>
 #include <string.h>
 
 #include "shopseq/model.h"
 
-static const sq_model_ops *const registry[] = {&sq_sasrec_ops};
+static const sq_model_ops *const registry[] = {
+    &sq_sasrec_ops, &sq_pop_ops, &sq_markov_ops, &sq_itemknn_ops,
+};
 
 static const char *const loss_names[] = {"bce", "ce", "sampled"};
 
@@ -36,9 +39,79 @@ sq_status sq_model_create(sq_model **m, const sq_model_config *cfg, sq_error *er
     *m = NULL;
     for (size_t i = 0; i < sizeof registry / sizeof *registry; i++)
         if (!strcmp(cfg->model, registry[i]->name)) return registry[i]->create(m, cfg, err);
-    return sq_error_set(err, SQ_ERR_USAGE, "unknown model '%s' (known: sasrec)", cfg->model);
+    return sq_error_set(err, SQ_ERR_USAGE, "unknown model '%s' (known: %s)", cfg->model,
+                        sq_model_names());
 }
 
 void sq_model_free(sq_model *m) {
     if (m) m->ops->destroy(m);
+}
+
+const char *sq_model_names(void) {
+    static char buf[256];
+    if (!buf[0])
+        for (size_t i = 0; i < sizeof registry / sizeof *registry; i++) {
+            if (i) strcat(buf, ",");
+            strcat(buf, registry[i]->name);
+        }
+    return buf;
+}
+
+int sq_model_known(const char *name) {
+    for (size_t i = 0; i < sizeof registry / sizeof *registry; i++)
+        if (!strcmp(name, registry[i]->name)) return 1;
+    return 0;
+}
+
+/* Per-model defaults: the paper's (or the official code's) settings where they exist.
+ * Reused fields: for the RNNs `blocks` is the number of stacked layers; for the counting
+ * baselines `dim` is the number of neighbours/successors kept per item. */
+sq_status sq_model_config_preset(sq_model_config *c, const char *model, sq_error *err) {
+    if (!sq_model_known(model))
+        return sq_error_set(err, SQ_ERR_USAGE, "unknown model '%s' (known: %s)", model,
+                            sq_model_names());
+    const int n_items = c->n_items;
+    const uint64_t seed = c->seed;
+    sq_model_config_default(c);
+    c->n_items = n_items;
+    c->seed = seed;
+    snprintf(c->model, sizeof c->model, "%s", model);
+    if (!strcmp(model, "gru4rec") || !strcmp(model, "lstm")) {
+        /* GRU4Rec (official PyTorch code, cross-entropy variant): one layer of 100 units,
+         * tied ("constrained") input/output item embeddings, hidden dropout */
+        c->dim = 100;
+        c->blocks = 1;
+        c->heads = 1;
+        c->maxlen = 50;
+        c->dropout = 0.1f;
+        c->loss = SQ_LOSS_CE;
+    } else if (!strcmp(model, "caser")) {
+        /* Caser (Tang & Wang 2018): d 50, L 5, n_h 16, n_v 4, dropout 0.5 */
+        c->dim = 50;
+        c->maxlen = 50;
+        c->window = 5;
+        c->filters_h = 16;
+        c->filters_v = 4;
+        c->dropout = 0.5f;
+        c->loss = SQ_LOSS_CE;
+    } else if (!strcmp(model, "bert4rec")) {
+        /* BERT4Rec (Sun et al. 2019): d 64, 2 blocks, 2 heads, maxlen 200, dropout 0.1,
+         * Cloze probability 0.6 on Beauty (0.2 on ML-1M) */
+        c->dim = 64;
+        c->blocks = 2;
+        c->heads = 2;
+        c->maxlen = 200;
+        c->dropout = 0.1f;
+        c->mask_prob = 0.6f;
+        c->loss = SQ_LOSS_CE;
+        c->ln_eps = 1e-12f;
+    } else if (!strcmp(model, "pop") || !strcmp(model, "markov") || !strcmp(model, "itemknn")) {
+        c->dim = 100;       /* successors / neighbours kept per item */
+        c->blocks = 0;
+        c->maxlen = 1000;   /* the whole training history feeds the counts */
+        c->window = 5;      /* itemknn: co-occurrence within 5 positions */
+        c->dropout = 0.0f;
+        c->loss = SQ_LOSS_CE; /* no negatives are drawn for counting models */
+    }
+    return SQ_OK;
 }

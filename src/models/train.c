@@ -417,16 +417,22 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
                 batcher_add(&bt, ds, b, e, 1, &brng);
             }
             bt.b.seed = sq_nn_rng_next(&brng);
-            sq_nn_params_zero_grad(&m->params);
-            double l = sq_model_forward(m, &bt.b, 1);
-            sq_model_backward(m, &bt.b);
-            sq_nn_adamw_step(&m->params, &opt);
+            double l = 0.0;
+            if (m->ops->fit_batch) { /* counting model: statistics, no gradients */
+                m->ops->fit_batch(m, &bt.b);
+            } else {
+                sq_nn_params_zero_grad(&m->params);
+                l = sq_model_forward(m, &bt.b, 1);
+                sq_model_backward(m, &bt.b);
+                sq_nn_adamw_step(&m->params, &opt);
+            }
             loss_sum += l;
             rows += bt.seq_off[bt.b.n_seq];
             if (o->progress && (nb % 4 == 0 || nb + 1 == n_batches))
                 progress(o, epoch + 1, o->epochs, (double)(nb + 1) / n_batches, loss_sum / (nb + 1),
                          rows / (now_s() - te));
         }
+        if (m->ops->fit_end) m->ops->fit_end(m);
         const double dt = now_s() - te;
         train_time += dt;
         rows_total += rows;
