@@ -155,4 +155,30 @@ double sq_nn_bce_neg(float *dh, float *dtable, const float *h, const float *tabl
                     const uint32_t *target, const uint32_t *neg, int N, int K, int C,
                     float grad_scale);
 
+/* ---- recurrent layers (rnn.c) ----  PyTorch nn.GRU / nn.LSTM layouts and semantics:
+ * w_ih (G*H, IC), w_hh (G*H, H), b_ih, b_hh (G*H); G = 3 for the GRU (gates r, z, n),
+ * 4 for the LSTM (i, f, g, o). Packed sequences, zero initial state per sequence.
+ * forward OVERWRITES out (N, H) and cache (sq_nn_{gru,lstm}_cache_size floats).
+ * backward: dout (N, H) is the loss gradient at every output row; dx (N, IC) ACCUMULATES
+ * (if dx), weight gradients ACCUMULATE; out, cache, x are the forward's; scratch:
+ * sq_nn_{gru,lstm}_scratch_size floats. */
+size_t sq_nn_gru_cache_size(int N, int H);
+size_t sq_nn_gru_scratch_size(int N, int H);
+void sq_nn_gru_forward(float *out, float *cache, const float *x, const float *w_ih,
+                       const float *w_hh, const float *b_ih, const float *b_hh, const int *seq_off,
+                       int n_seq, int IC, int H);
+void sq_nn_gru_backward(float *dx, float *dw_ih, float *dw_hh, float *db_ih, float *db_hh,
+                        const float *dout, const float *cache, const float *out, const float *x,
+                        const float *w_ih, const float *w_hh, const int *seq_off, int n_seq,
+                        int IC, int H, float *scratch);
+size_t sq_nn_lstm_cache_size(int N, int H);
+size_t sq_nn_lstm_scratch_size(int N, int H);
+void sq_nn_lstm_forward(float *out, float *cache, const float *x, const float *w_ih,
+                        const float *w_hh, const float *b_ih, const float *b_hh,
+                        const int *seq_off, int n_seq, int IC, int H);
+void sq_nn_lstm_backward(float *dx, float *dw_ih, float *dw_hh, float *db_ih, float *db_hh,
+                         const float *dout, const float *cache, const float *out, const float *x,
+                         const float *w_ih, const float *w_hh, const int *seq_off, int n_seq,
+                         int IC, int H, float *scratch);
+
 #endif
