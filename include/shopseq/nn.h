@@ -181,4 +181,15 @@ void sq_nn_lstm_backward(float *dx, float *dw_ih, float *dw_hh, float *db_ih, fl
                          const float *w_ih, const float *w_hh, const int *seq_off, int n_seq,
                          int IC, int H, float *scratch);
 
+/* ---- Conv1D + max-pool over time (conv.c) ----
+ * in (N, L, C): N windows of L rows; w (F, K, C) (PyTorch Conv2d(1, F, (K, C)) weight),
+ * b (F) or NULL. out (N, F) = max over t in [0, L-K] of b + sum_{j,c} w[f,j,c] in[n,t+j,c];
+ * argmax (N, F) caches the winning t (the first on ties). forward OVERWRITES out, argmax.
+ * backward: din (N, L, C) ACCUMULATES (if din), dw, db ACCUMULATE. */
+void sq_nn_conv1d_maxpool_forward(float *out, int *argmax, const float *in, const float *w,
+                                  const float *b, int N, int L, int C, int K, int F);
+void sq_nn_conv1d_maxpool_backward(float *din, float *dw, float *db, const float *dout,
+                                   const int *argmax, const float *in, const float *w, int N,
+                                   int L, int C, int K, int F);
+
 #endif
