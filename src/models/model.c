@@ -5,7 +5,8 @@
 #include "shopseq/model.h"
 
 static const sq_model_ops *const registry[] = {
-    &sq_sasrec_ops, &sq_gru4rec_ops, &sq_lstm_ops, &sq_pop_ops, &sq_markov_ops, &sq_itemknn_ops,
+    &sq_sasrec_ops, &sq_gru4rec_ops, &sq_lstm_ops, &sq_caser_ops,
+    &sq_pop_ops, &sq_markov_ops, &sq_itemknn_ops,
 };
 
 static const char *const loss_names[] = {"bce", "ce", "sampled"};
@@ -93,7 +94,8 @@ sq_status sq_model_config_preset(sq_model_config *c, const char *model, sq_error
         c->filters_h = 16;
         c->filters_v = 4;
         c->dropout = 0.5f;
-        c->loss = SQ_LOSS_CE;
+        c->loss = SQ_LOSS_BCE; /* with 3 negatives per target, as the paper */
+        c->negatives = 3;
     } else if (!strcmp(model, "bert4rec")) {
         /* BERT4Rec (Sun et al. 2019): d 64, 2 blocks, 2 heads, maxlen 200, dropout 0.1,
          * Cloze probability 0.6 on Beauty (0.2 on ML-1M) */

@@ -76,7 +76,49 @@ class RNNTwin(nn.Module):
         return h[np.asarray(seq_off[1:]) - 1]
 
 
-MODELS = {"gru4rec": RNNTwin, "lstm": RNNTwin}
+class CaserTwin(nn.Module):
+    """Caser without the user embedding; one target per row (see src/models/caser.c)."""
+
+    def __init__(self, V, C, layers, heads, maxlen, use_behavior, window=3, filters_h=2, filters_v=2):
+        super().__init__()
+        self.window, self.filters_h, self.filters_v = window, filters_h, filters_v
+        L = window
+        self.C = C
+        self.item_emb = nn.Embedding(V, C)
+        self.beh_emb = nn.Embedding(NBEH, C) if use_behavior else None
+        self.conv_v = nn.Conv2d(1, filters_v, (L, 1))
+        self.conv_h = nn.ModuleList([nn.Conv2d(1, filters_h, (h, C)) for h in range(1, L + 1)])
+        self.fc1 = nn.Linear(filters_v * C + L * filters_h, C)
+        self.out_emb = nn.Embedding(V, C)
+
+    def out_table(self):
+        return self.out_emb.weight
+
+    def encode(self, seq_off, item, pos, beh):
+        L, C = self.window, self.C
+        x = self.item_emb.weight[item]
+        if self.beh_emb is not None:
+            x = x + self.beh_emb.weight[beh]
+        wins = []
+        for s in range(len(seq_off) - 1):
+            r0, r1 = seq_off[s], seq_off[s + 1]
+            for r in range(r0, r1):
+                rows = [x[q] if q >= r0 else torch.zeros(C, dtype=x.dtype) for q in range(r - L + 1, r + 1)]
+                wins.append(torch.stack(rows))
+        X = torch.stack(wins).unsqueeze(1)  # (N, 1, L, C)
+        ov = self.conv_v(X).reshape(X.shape[0], -1)  # (N, nv * C), index v*C + c
+        oh = [F.relu(conv(X).squeeze(3)).max(2).values for conv in self.conv_h]
+        z = F.relu(self.fc1(torch.cat([ov] + oh, 1)))
+        return z
+
+    def rows(self, seq_off, item, pos, beh, target, neg):
+        return self.encode(seq_off, item, pos, beh), target, neg
+
+    def last(self, seq_off, item, pos, beh):
+        return self.encode(seq_off, item, pos, beh)[np.asarray(seq_off[1:]) - 1]
+
+
+MODELS = {"gru4rec": RNNTwin, "lstm": RNNTwin, "caser": CaserTwin}
 
 
 def init_params(model):
@@ -116,14 +158,17 @@ def make_case(name, model_name, kind, K, seed, use_behavior=False, extra=None, l
     if hasattr(model, "set_seed"):
         model.set_seed(bseed)
 
+    def table():
+        return model.out_table() if hasattr(model, "out_table") else model.item_emb.weight
+
     def loss_fn():
         h, t, n = model.rows(*args, ti(target), ti(neg))
-        return ranking_loss(h, model.item_emb.weight[:V], t, n, kind)
+        return ranking_loss(h, table()[:V], t, n, kind)
 
     init = {k: v.detach().float().numpy().copy() for k, v in model.state_dict().items()}
     loss = loss_fn()
     loss.backward()
-    scores = (model.last(*args) @ model.item_emb.weight[:V].T).detach()
+    scores = (model.last(*args) @ table()[:V].T).detach()
     grads = {k: p.grad.detach().numpy().astype(np.float64) for k, p in model.named_parameters()}
     opt = torch.optim.AdamW(model.parameters(), lr=0.01, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.01)
     traj = []
@@ -169,7 +214,10 @@ def main():
     sys.exit(2)
 
 
-EXTRA_CASES = []
+EXTRA_CASES = [
+    ("caser_bce", "caser", "bce", 3, 21, False, {"window": 3, "filters_h": 2, "filters_v": 2}),
+    ("caser_ce_behavior", "caser", "ce", 1, 22, True, {"window": 4, "filters_h": 3, "filters_v": 1}),
+]
 
 if __name__ == "__main__":
     main()

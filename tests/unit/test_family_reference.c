@@ -171,6 +171,8 @@ CASE(gru4rec_ce)
 CASE(gru4rec_sampled)
 CASE(lstm_ce)
 CASE(lstm_bce)
+CASE(caser_bce)
+CASE(caser_ce_behavior)
 
 int main(void) {
     sq_nn_init(0);
@@ -179,6 +181,8 @@ int main(void) {
         cmocka_unit_test(test_gru4rec_sampled),
         cmocka_unit_test(test_lstm_ce),
         cmocka_unit_test(test_lstm_bce),
+        cmocka_unit_test(test_caser_bce),
+        cmocka_unit_test(test_caser_ce_behavior),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
