@@ -5,7 +5,7 @@
 #include "shopseq/model.h"
 
 static const sq_model_ops *const registry[] = {
-    &sq_sasrec_ops, &sq_gru4rec_ops, &sq_lstm_ops, &sq_caser_ops,
+    &sq_sasrec_ops, &sq_gru4rec_ops, &sq_lstm_ops, &sq_caser_ops, &sq_bert4rec_ops,
     &sq_pop_ops, &sq_markov_ops, &sq_itemknn_ops,
 };
 

@@ -118,7 +118,97 @@ class CaserTwin(nn.Module):
         return self.encode(seq_off, item, pos, beh)[np.asarray(seq_off[1:]) - 1]
 
 
-MODELS = {"gru4rec": RNNTwin, "lstm": RNNTwin, "caser": CaserTwin}
+class BertBlock(nn.Module):
+    def __init__(self, C, H, eps):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(C, H, dropout=0.0)
+        self.ln1 = nn.LayerNorm(C, eps=eps)
+        self.ffn = nn.Module()
+        self.ffn.w1 = nn.Linear(C, 4 * C)
+        self.ffn.w2 = nn.Linear(4 * C, C)
+        self.ln2 = nn.LayerNorm(C, eps=eps)
+
+    def forward(self, x):  # (T, C), bidirectional
+        a, _ = self.attn(x.unsqueeze(1), x.unsqueeze(1), x.unsqueeze(1), need_weights=False)
+        x1 = self.ln1(x + a.squeeze(1))
+        return self.ln2(x1 + self.ffn.w2(F.gelu(self.ffn.w1(x1), approximate="tanh")))
+
+
+class BertTwin(nn.Module):
+    """BERT4Rec: Cloze masking from sq_nn_hash_uniform(batch seed, token index)."""
+
+    def __init__(self, V, C, layers, heads, maxlen, use_behavior, mask_prob=0.5, ln_eps=1e-12):
+        super().__init__()
+        self.V, self.C, self.maxpos = V, C, maxlen + 1
+        self.mask_prob, self.ln_eps = mask_prob, ln_eps
+        self.item_emb = nn.Embedding(V + 1, C)
+        self.pos_emb = nn.Embedding(maxlen + 1, C)
+        self.beh_emb = nn.Embedding(NBEH, C) if use_behavior else None
+        self.emb_ln = nn.LayerNorm(C, eps=ln_eps)
+        self.blocks = nn.ModuleList([BertBlock(C, heads, ln_eps) for _ in range(layers)])
+        self.head = nn.Module()
+        self.head.dense = nn.Linear(C, C)
+        self.head.ln = nn.LayerNorm(C, eps=ln_eps)
+        self.seed = 0
+
+    def set_seed(self, s):
+        self.seed = s
+
+    def tokens(self, seq_off, item, beh, target, train):
+        tok, bh, offs, mrow, mtgt = [], [], [0], [], []
+        t = 0
+        for s in range(len(seq_off) - 1):
+            r0, r1 = seq_off[s], seq_off[s + 1]
+            L = r1 - r0
+            seq = [int(x) for x in item[r0:r1]] + [int(target[r1 - 1]) if train else self.V]
+            m0 = len(mrow)
+            for j, it in enumerate(seq):
+                bh.append(int(beh[r0 + j]) if j < L else 0)
+                if train and hash_uniform(self.seed, t) < self.mask_prob:
+                    mrow.append(t)
+                    mtgt.append(it)
+                    it = self.V
+                tok.append(it)
+                t += 1
+            if train and len(mrow) == m0:
+                mrow.append(t - 1)
+                mtgt.append(tok[t - 1])
+                tok[t - 1] = self.V
+            if not train:
+                mrow.append(t - 1)
+            offs.append(t)
+        return tok, bh, offs, mrow, mtgt
+
+    def encode(self, tok, bh, offs):
+        hs = []
+        for s in range(len(offs) - 1):
+            a, b = offs[s], offs[s + 1]
+            T = b - a
+            tk = torch.tensor(tok[a:b])
+            x = self.item_emb.weight[tk] + self.pos_emb.weight[torch.arange(self.maxpos - T, self.maxpos)]
+            if self.beh_emb is not None:
+                keep = (tk != self.V).double().unsqueeze(1)
+                x = x + keep * self.beh_emb.weight[torch.tensor(bh[a:b])]
+            x = self.emb_ln(x)
+            for blk in self.blocks:
+                x = blk(x)
+            hs.append(x)
+        return torch.cat(hs, 0)
+
+    def headf(self, h):
+        return self.head.ln(F.gelu(self.head.dense(h), approximate="tanh"))
+
+    def rows(self, seq_off, item, pos, beh, target, neg):
+        tok, bh, offs, mrow, mtgt = self.tokens(seq_off, item, beh, target, True)
+        h = self.encode(tok, bh, offs)
+        return self.headf(h[torch.tensor(mrow)]), torch.tensor(mtgt), neg
+
+    def last(self, seq_off, item, pos, beh):
+        tok, bh, offs, mrow, _ = self.tokens(seq_off, item, beh, None, False)
+        return self.headf(self.encode(tok, bh, offs)[torch.tensor(mrow)])
+
+
+MODELS = {"gru4rec": RNNTwin, "lstm": RNNTwin, "caser": CaserTwin, "bert4rec": BertTwin}
 
 
 def init_params(model):
@@ -217,6 +307,8 @@ def main():
 EXTRA_CASES = [
     ("caser_bce", "caser", "bce", 3, 21, False, {"window": 3, "filters_h": 2, "filters_v": 2}),
     ("caser_ce_behavior", "caser", "ce", 1, 22, True, {"window": 4, "filters_h": 3, "filters_v": 1}),
+    ("bert4rec_ce", "bert4rec", "ce", 1, 31, False, {"blocks": 2, "heads": 2, "mask_prob": 0.5}),
+    ("bert4rec_behavior", "bert4rec", "ce", 1, 32, True, {"blocks": 1, "heads": 1, "mask_prob": 0.3}),
 ]
 
 if __name__ == "__main__":

@@ -173,6 +173,8 @@ CASE(lstm_ce)
 CASE(lstm_bce)
 CASE(caser_bce)
 CASE(caser_ce_behavior)
+CASE(bert4rec_ce)
+CASE(bert4rec_behavior)
 
 int main(void) {
     sq_nn_init(0);
@@ -183,6 +185,8 @@ int main(void) {
         cmocka_unit_test(test_lstm_bce),
         cmocka_unit_test(test_caser_bce),
         cmocka_unit_test(test_caser_ce_behavior),
+        cmocka_unit_test(test_bert4rec_ce),
+        cmocka_unit_test(test_bert4rec_behavior),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
