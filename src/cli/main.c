@@ -18,6 +18,7 @@ static const command commands[] = {
     {"train", sq_cmd_train, "train a sequence model (SASRec) into a .safetensors checkpoint"},
     {"eval", sq_cmd_eval, "HR/NDCG/MRR@K of a model, leave-one-out, full-catalogue ranking"},
     {"recommend", sq_cmd_recommend, "top-K next items for one user or all users"},
+    {"compare", sq_cmd_compare, "train several models on one split, one comparison table"},
     {"analyze", sq_cmd_analyze, "funnel, retention, activity, top items, RFM -> JSON, CSV, HTML report"},
 };
 
