@@ -53,6 +53,8 @@ typedef struct sq_train_opts {
     const char *out; /* checkpoint path (written after each improving validation) */
     const char *resume; /* checkpoint to resume from (config, weights, optimizer, epoch) */
     double max_seconds; /* stop after this much training time (0 = no limit) */
+    int all_events;  /* train on every event of every sequence (data with a separate test
+                        file, e.g. sessions): no leave-one-out hold-out; set eval_every 0 */
 } sq_train_opts;
 
 typedef struct sq_train_result {
@@ -63,6 +65,16 @@ typedef struct sq_train_result {
 /* Trains m on ds. m may come from sq_model_load (resume). Saves to o->out. */
 sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
                    sq_train_result *res, sq_error *err);
+
+/* Session-based next-event evaluation on a separate test dataset (the GRU4Rec protocol):
+ * the model was trained on `train` (item ids are matched by their original id strings;
+ * test events whose item is unknown to train are dropped, sessions left with < 2 events are
+ * skipped). For every test sequence and every position j >= 1, the model scores all items
+ * after events [0, j) and the rank of event j's item is 1 + the number of items scoring
+ * strictly higher (the official GRU4Rec evaluation); nothing is masked. Results use the
+ * same fields: hr = Recall@K, mrr = MRR@K, ndcg = NDCG@K; n_users counts predictions. */
+sq_status sq_evaluate_next(sq_model *m, const sq_dataset *train, const sq_dataset *test,
+                           uint32_t max_sequences, sq_eval_result *r, sq_error *err);
 
 /* Fingerprints stored in checkpoints: item dictionary, and the whole event data. */
 uint64_t sq_dataset_item_fingerprint(const sq_dataset *ds);

@@ -37,9 +37,18 @@ static const char usage_text[] =
     "  --test-users N      test users (0 = all)\n"
     "  --maxlen N          override every model's maxlen (e.g. 50 for short histories)\n"
     "  --batch N           override every model's batch\n"
+    "  --dim N             override the neural models' hidden size\n"
+    "  --loss KIND         override the neural models' loss: ce, sampled, bce (bert4rec: ce only)\n"
+    "  --negatives N       negatives per row for sampled/bce\n"
+    "  --dropout P         override the neural models' dropout\n"
     "  --lr X              AdamW learning rate (0.001)\n"
     "  --seed N            (42)\n"
     "  --threads N         OpenMP threads (default: all cores)\n"
+    "  --test-data T.sqd   session protocol (GRU4Rec's): train on every event of DATA, no\n"
+    "                      validation (fixed --epochs), then predict every next event of the\n"
+    "                      sequences in T.sqd (items matched by original id), all items\n"
+    "                      ranked, nothing masked, rank = 1 + #items scored strictly higher;\n"
+    "                      HR is then Recall@K\n"
     "  --json              JSON on stdout instead of the table\n"
     "  --quiet             no training progress on stderr\n"
     "  -h, --help          this text\n"
@@ -64,11 +73,13 @@ static double now_s(void) {
 }
 
 typedef struct {
-    int epochs, eval_every, patience, maxlen, batch, quiet;
+    int epochs, eval_every, patience, maxlen, batch, quiet, dim, loss, negatives;
+    double dropout;
     uint32_t eval_users, test_users;
     double max_seconds;
     float lr;
     uint64_t seed;
+    const sq_dataset *test; /* session protocol when set */
 } settings;
 
 /* Runs in the child: train, evaluate, coverage. */
@@ -82,13 +93,21 @@ static void run_one(const char *name, const sq_dataset *ds, const settings *st, 
     int counting = !strcmp(name, "pop") || !strcmp(name, "markov") || !strcmp(name, "itemknn");
     if (st->maxlen > 0 && !counting) cfg.maxlen = st->maxlen;
     if (st->batch > 0) cfg.batch = st->batch;
+    if (!counting) {
+        if (st->dim > 0) cfg.dim = st->dim;
+        if (st->loss >= 0 && strcmp(name, "bert4rec") != 0) cfg.loss = (sq_loss_kind)st->loss;
+        if (st->negatives > 0) cfg.negatives = st->negatives;
+        if (st->dropout >= 0) cfg.dropout = (float)st->dropout;
+    }
     sq_model *m;
     if (sq_model_create(&m, &cfg, &err) != SQ_OK) goto fail;
     r->params = m->params.total;
     sq_train_opts to = {.epochs = counting ? 1 : st->epochs, .lr = st->lr,
                         .eval_every = counting ? 0 : st->eval_every, .patience = st->patience,
                         .eval_users = st->eval_users, .log = st->quiet ? NULL : stderr,
-                        .progress = 0, .max_seconds = st->max_seconds};
+                        .progress = 0, .max_seconds = st->max_seconds,
+                        .all_events = st->test != NULL};
+    if (st->test) to.eval_every = 0;
     sq_train_result tr;
     double t0 = now_s();
     if (sq_train(m, ds, &to, &tr, &err) != SQ_OK) {
@@ -102,7 +121,8 @@ static void run_one(const char *name, const sq_dataset *ds, const settings *st, 
     r->best_epoch = tr.best_epoch;
     sq_eval_opts eo = {.split = SQ_SPLIT_TEST, .protocol = SQ_PROTOCOL_FULL, .mask_history = 1,
                        .max_users = st->test_users};
-    if (sq_evaluate(m, ds, &eo, &r->ev, &err) != SQ_OK) {
+    if ((st->test ? sq_evaluate_next(m, ds, st->test, st->test_users, &r->ev, &err)
+                  : sq_evaluate(m, ds, &eo, &r->ev, &err)) != SQ_OK) {
         sq_model_free(m);
         goto fail;
     }
@@ -160,7 +180,7 @@ static int read_all(int fd, void *p, size_t n) {
 
 int sq_cmd_compare(int argc, char **argv) {
     enum { O_MODELS = 256, O_EPOCHS, O_MAXSEC, O_EVERY, O_PAT, O_EVU, O_TESTU, O_MAXLEN, O_BATCH,
-           O_LR, O_SEED, O_THREADS, O_JSON, O_QUIET };
+           O_LR, O_SEED, O_THREADS, O_JSON, O_QUIET, O_TEST, O_DIM, O_LOSS, O_NEG, O_DROP };
     static const struct option opts[] = {
         {"models", required_argument, 0, O_MODELS}, {"epochs", required_argument, 0, O_EPOCHS},
         {"max-seconds", required_argument, 0, O_MAXSEC},
@@ -169,11 +189,16 @@ int sq_cmd_compare(int argc, char **argv) {
         {"test-users", required_argument, 0, O_TESTU}, {"maxlen", required_argument, 0, O_MAXLEN},
         {"batch", required_argument, 0, O_BATCH}, {"lr", required_argument, 0, O_LR},
         {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
-        {"json", no_argument, 0, O_JSON}, {"quiet", no_argument, 0, O_QUIET},
+        {"test-data", required_argument, 0, O_TEST}, {"dim", required_argument, 0, O_DIM},
+        {"loss", required_argument, 0, O_LOSS}, {"negatives", required_argument, 0, O_NEG},
+        {"dropout", required_argument, 0, O_DROP}, {"json", no_argument, 0, O_JSON}, {"quiet", no_argument, 0, O_QUIET},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     char models_buf[512] = "sasrec,bert4rec,gru4rec,lstm,caser,pop,itemknn,markov";
-    settings st = {.epochs = 20, .eval_every = 0, .patience = 3, .lr = 1e-3f, .seed = 42};
+    settings st = {.epochs = 20, .eval_every = 0, .patience = 3, .lr = 1e-3f, .seed = 42,
+                   .loss = -1, .dropout = -1.0};
     int threads = 0, json = 0;
+    const char *test_path = NULL;
+    sq_dataset test = {0};
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -201,6 +226,8 @@ int sq_cmd_compare(int argc, char **argv) {
             UINT(O_MAXLEN, "--maxlen", 1, 4096, st.maxlen)
             UINT(O_BATCH, "--batch", 1, 65536, st.batch)
             UINT(O_THREADS, "--threads", 1, 1024, threads)
+            UINT(O_DIM, "--dim", 1, 4096, st.dim)
+            UINT(O_NEG, "--negatives", 1, 100000, st.negatives)
             UINT(O_SEED, "--seed", 0, UINT64_MAX, st.seed)
 #undef UINT
         case O_MAXSEC:
@@ -212,6 +239,16 @@ int sq_cmd_compare(int argc, char **argv) {
             if (sq_cli_parse_double(optarg, &x) || x <= 0 || x > 10)
                 return sq_cli_usage("compare", "--lr needs a number in (0, 10], got '%s'", optarg);
             st.lr = (float)x;
+            break;
+        case O_TEST: test_path = optarg; break;
+        case O_LOSS:
+            st.loss = sq_loss_from_name(optarg);
+            if (st.loss < 0) return sq_cli_usage("compare", "--loss must be ce, sampled or bce");
+            break;
+        case O_DROP:
+            if (sq_cli_parse_double(optarg, &x) || x < 0 || x >= 1)
+                return sq_cli_usage("compare", "--dropout needs a number in [0, 1), got '%s'", optarg);
+            st.dropout = x;
             break;
         case O_JSON: json = 1; break;
         case O_QUIET: st.quiet = 1; break;
@@ -235,9 +272,17 @@ int sq_cmd_compare(int argc, char **argv) {
     sq_error err = {0};
     sq_dataset ds = {0};
     if (sq_dataset_open(&ds, argv[optind], &err) != SQ_OK) return sq_cli_fail("compare", &err);
+    if (test_path) {
+        if (sq_dataset_open(&test, test_path, &err) != SQ_OK) {
+            sq_dataset_close(&ds);
+            return sq_cli_fail("compare", &err);
+        }
+        st.test = &test;
+    }
     result *res = calloc((size_t)n_models, sizeof *res);
     if (!res) {
         sq_dataset_close(&ds);
+        sq_dataset_close(&test);
         sq_error_set(&err, SQ_ERR_NOMEM, "out of memory");
         return sq_cli_fail("compare", &err);
     }
@@ -281,7 +326,10 @@ int sq_cmd_compare(int argc, char **argv) {
         }
         r->peak_rss_kb = ru.ru_maxrss;
     }
-    const char *protocol = "leave-one-out test event, full-catalogue ranking, history masked";
+    const char *protocol =
+        test_path ? "session next-event on --test-data, all items ranked, ties optimistic "
+                    "(GRU4Rec), nothing masked; HR = Recall"
+                  : "leave-one-out test event, full-catalogue ranking, history masked";
     int failed = 0;
     if (json) {
         printf("{\"dataset\":");
@@ -299,7 +347,7 @@ int sq_cmd_compare(int argc, char **argv) {
                 failed++;
                 continue;
             }
-            printf(",\"test_users\":%u", r->ev.n_users);
+            printf(",\"%s\":%u", test_path ? "predictions" : "test_users", r->ev.n_users);
             for (int k = 2; k < 4; k++)
                 printf(",\"hr@%d\":%.6f,\"ndcg@%d\":%.6f,\"mrr@%d\":%.6f", sq_eval_ks[k], r->ev.hr[k],
                        sq_eval_ks[k], r->ev.ndcg[k], sq_eval_ks[k], r->ev.mrr[k]);
@@ -332,6 +380,7 @@ int sq_cmd_compare(int argc, char **argv) {
     }
     free(res);
     sq_dataset_close(&ds);
+    sq_dataset_close(&test);
     if (failed) {
         fprintf(stderr, "shopseq compare: %d of %d models failed\n", failed, n_models);
         return SQ_EXIT_FAIL;

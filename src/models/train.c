@@ -76,6 +76,7 @@ static int user_span(const sq_dataset *ds, uint32_t u, int kind, uint64_t *b, ui
     *t = -1;
     switch (kind) {
     case 3: *e = n >= 3 ? e0 - 2 : e0; return *e - *b >= 2;
+    case 4: *e = e0; return n >= 2; /* every event (sq_train_opts.all_events) */
     case SQ_SPLIT_VALID:
         if (n < 3) return 0;
         *e = e0 - 2;
@@ -395,7 +396,7 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
         for (uint32_t u = 0; u < ds->n_users; u++) {
             uint64_t b, e;
             int64_t t;
-            if (user_span(ds, u, 3, &b, &e, &t)) train_users[nu++] = u;
+            if (user_span(ds, u, o->all_events ? 4 : 3, &b, &e, &t)) train_users[nu++] = u;
         }
         for (uint32_t i = nu; i > 1; i--) { /* Fisher-Yates */
             uint32_t j = sq_nn_rng_below(&rng, i);
@@ -413,7 +414,7 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
             for (uint32_t i = i0; i < nu && i < i0 + (uint32_t)cfg->batch; i++) {
                 uint64_t b, e;
                 int64_t t;
-                user_span(ds, train_users[i], 3, &b, &e, &t);
+                user_span(ds, train_users[i], o->all_events ? 4 : 3, &b, &e, &t);
                 batcher_add(&bt, ds, b, e, 1, &brng);
             }
             bt.b.seed = sq_nn_rng_next(&brng);

@@ -205,6 +205,55 @@ static void test_train_eval(void **s) {
     sq_dataset_close(&ds);
 }
 
+/* session protocol: a test file with its own dictionary, an unknown item, a 1-event session */
+static void test_evaluate_next(void **s) {
+    (void)s;
+    char path[1200], tpath[1200];
+    snprintf(path, sizeof path, "%s/walk2.sqd", dir);
+    snprintf(tpath, sizeof tpath, "%s/walk2_test.sqd", dir);
+    make_dataset(path);
+    /* session 0: i3 i4 zz i5 i6 -> i3 i4 i5 i6 (3 predictions); session 1: i7 (none) */
+    static uint64_t uoff[3] = {0, 5, 6}, udo[3] = {0, 2, 4}, ido[7] = {0, 2, 4, 6, 8, 10, 12};
+    static uint32_t item[6] = {0, 1, 2, 3, 4, 5}, sess[6] = {0, 0, 0, 0, 0, 1};
+    static uint8_t beh[6];
+    static int64_t t[6] = {1, 2, 3, 4, 5, 6};
+    static const char ub[] = "s0s1", ib[] = "i3i4zzi5i6i7";
+    static uint64_t cdo[1];
+    sq_dataset_src src = {
+        .n_users = 2, .n_items = 6, .n_events = 6, .n_sessions = 2, .user_offsets = uoff,
+        .item = item, .behavior = beh, .time_ms = t, .session = sess, .users = {2, udo, ub},
+        .items = {6, ido, ib}, .categories = {0, cdo, ""},
+    };
+    sq_error err = {0};
+    assert_int_equal(sq_dataset_write(tpath, &src, &err), SQ_OK);
+    sq_dataset tr, te;
+    assert_int_equal(sq_dataset_open(&tr, path, &err), SQ_OK);
+    assert_int_equal(sq_dataset_open(&te, tpath, &err), SQ_OK);
+    sq_model_config c;
+    sq_model_config_default(&c);
+    c.n_items = NI;
+    assert_int_equal(sq_model_config_preset(&c, "markov", &err), SQ_OK);
+    sq_model *m;
+    assert_int_equal(sq_model_create(&m, &c, &err), SQ_OK);
+    sq_train_opts o = {.epochs = 1, .all_events = 1};
+    sq_train_result r;
+    assert_int_equal(sq_train(m, &tr, &o, &r, &err), SQ_OK);
+    sq_eval_result er;
+    assert_int_equal(sq_evaluate_next(m, &tr, &te, 0, &er, &err), SQ_OK);
+    assert_int_equal(er.n_users, 3);
+    assert_true(er.hr[0] == 1.0 && er.mrr[3] == 1.0);
+    /* popularity: all items are equally frequent in the walk -> ties, ranked optimistically */
+    sq_model_free(m);
+    assert_int_equal(sq_model_config_preset(&c, "pop", &err), SQ_OK);
+    assert_int_equal(sq_model_create(&m, &c, &err), SQ_OK);
+    assert_int_equal(sq_train(m, &tr, &o, &r, &err), SQ_OK);
+    assert_int_equal(sq_evaluate_next(m, &tr, &te, 0, &er, &err), SQ_OK);
+    assert_true(er.hr[0] == 1.0);
+    sq_model_free(m);
+    sq_dataset_close(&tr);
+    sq_dataset_close(&te);
+}
+
 int main(void) {
     const char *t = getenv("SQ_TMPDIR");
     snprintf(dir, sizeof dir, "%s/baselines", t ? t : "/tmp");
@@ -217,6 +266,7 @@ int main(void) {
         cmocka_unit_test(test_itemknn),
         cmocka_unit_test(test_checkpoint_roundtrip),
         cmocka_unit_test(test_train_eval),
+        cmocka_unit_test(test_evaluate_next),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
