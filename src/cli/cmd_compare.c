@@ -370,13 +370,16 @@ int sq_cmd_compare(int argc, char **argv) {
                 failed++;
                 continue;
             }
-            printf("%-9s %7.4f %7.4f %7.4f %7.4f %7.4f %7.4f %6.3f %8.1f %9.0f %7.1f %9zu %3d/%-2d\n",
+            char ep[32];
+            if (r->best_epoch) snprintf(ep, sizeof ep, "%d/%d", r->best_epoch, r->epochs_run);
+            else snprintf(ep, sizeof ep, "-/%d", r->epochs_run);
+            printf("%-9s %7.4f %7.4f %7.4f %7.4f %7.4f %7.4f %6.3f %8.1f %9.0f %7.1f %9zu %s\n",
                    names[i], r->ev.hr[2], r->ev.ndcg[2], r->ev.mrr[2], r->ev.hr[3], r->ev.ndcg[3],
                    r->ev.mrr[3], r->coverage10, r->train_s, r->events_per_s,
-                   r->peak_rss_kb / 1024.0, r->params, r->best_epoch, r->epochs_run);
+                   r->peak_rss_kb / 1024.0, r->params, ep);
         }
-        printf("\nepochs: best/run (validation NDCG@10 picks the best); counting baselines: one "
-               "pass, no validation\n");
+        printf("\nepochs: best/run (validation NDCG@10 picks the best; - = no validation: "
+               "counting baselines take one pass, --test-data trains fixed epochs)\n");
     }
     free(res);
     sq_dataset_close(&ds);
