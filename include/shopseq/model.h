@@ -13,7 +13,11 @@
 #include "shopseq/nn.h"
 #include "shopseq/status.h"
 
-typedef enum { SQ_LOSS_BCE = 0, SQ_LOSS_CE = 1, SQ_LOSS_SAMPLED = 2 } sq_loss_kind;
+/* shared: softmax over the batch's targets plus `negatives` uniform items shared by every
+ * row (sq_nn_ce_shared; bert4rec, gru4rec, lstm, caser) */
+typedef enum {
+    SQ_LOSS_BCE = 0, SQ_LOSS_CE = 1, SQ_LOSS_SAMPLED = 2, SQ_LOSS_SHARED = 3
+} sq_loss_kind;
 
 const char *sq_loss_name(sq_loss_kind k);
 int sq_loss_from_name(const char *s); /* -1 if unknown */

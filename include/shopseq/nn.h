@@ -192,4 +192,19 @@ void sq_nn_conv1d_maxpool_backward(float *din, float *dw, float *db, const float
                                    const int *argmax, const float *in, const float *w, int N,
                                    int L, int C, int K, int F);
 
+/* ---- shared-candidate softmax (loss_shared.c) ----
+ * Cross-entropy of each row over one candidate set shared by the whole batch: cand[0..K)
+ * distinct item ids, target_col[i] the column of row i's target. Returns the mean loss;
+ * with dh, ACCUMULATES the gradient (times grad_scale) into dh (N, C) and dtable's
+ * candidate rows. scratch: sq_nn_ce_shared_scratch_size(N, K, C) floats.
+ * sq_nn_shared_candidates builds cand (room for N + n_samples) and target_col from the
+ * batch's targets plus n_samples uniform draws from [0, V) (hash of seed), sorted and
+ * deduplicated; returns K. With every item a candidate this is the full softmax. */
+size_t sq_nn_ce_shared_scratch_size(int N, int K, int C);
+double sq_nn_ce_shared(float *dh, float *dtable, const float *h, const float *table,
+                       const uint32_t *cand, int K, const int *target_col, int N, int C,
+                       float grad_scale, float *scratch);
+int sq_nn_shared_candidates(uint32_t *cand, int *target_col, const uint32_t *target, int N,
+                            int n_samples, int V, uint64_t seed);
+
 #endif

@@ -38,7 +38,9 @@ static const char usage_text[] =
     "  --maxlen N          override every model's maxlen (e.g. 50 for short histories)\n"
     "  --batch N           override every model's batch\n"
     "  --dim N             override the neural models' hidden size\n"
-    "  --loss KIND         override the neural models' loss: ce, sampled, bce (bert4rec: ce only)\n"
+    "  --loss KIND         override the neural models' loss where they have it: ce, sampled,\n"
+    "                      bce (not bert4rec), shared (batch targets + --negatives shared\n"
+    "                      uniform items; not sasrec)\n"
     "  --negatives N       negatives per row for sampled/bce\n"
     "  --dropout P         override the neural models' dropout\n"
     "  --lr X              AdamW learning rate (0.001)\n"
@@ -95,7 +97,11 @@ static void run_one(const char *name, const sq_dataset *ds, const settings *st, 
     if (st->batch > 0) cfg.batch = st->batch;
     if (!counting) {
         if (st->dim > 0) cfg.dim = st->dim;
-        if (st->loss >= 0 && strcmp(name, "bert4rec") != 0) cfg.loss = (sq_loss_kind)st->loss;
+        /* the loss override where the model has that loss */
+        int is_bert = !strcmp(name, "bert4rec"), is_sas = !strcmp(name, "sasrec");
+        if (st->loss == SQ_LOSS_CE || (st->loss == SQ_LOSS_SHARED && !is_sas) ||
+            ((st->loss == SQ_LOSS_BCE || st->loss == SQ_LOSS_SAMPLED) && !is_bert))
+            cfg.loss = (sq_loss_kind)st->loss;
         if (st->negatives > 0) cfg.negatives = st->negatives;
         if (st->dropout >= 0) cfg.dropout = (float)st->dropout;
     }
@@ -243,7 +249,8 @@ int sq_cmd_compare(int argc, char **argv) {
         case O_TEST: test_path = optarg; break;
         case O_LOSS:
             st.loss = sq_loss_from_name(optarg);
-            if (st.loss < 0) return sq_cli_usage("compare", "--loss must be ce, sampled or bce");
+            if (st.loss < 0)
+                return sq_cli_usage("compare", "--loss must be ce, sampled, bce or shared");
             break;
         case O_DROP:
             if (sq_cli_parse_double(optarg, &x) || x < 0 || x >= 1)

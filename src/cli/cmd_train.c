@@ -28,6 +28,8 @@ static const char usage_text[] =
     "  --behavior          add a behaviour-type embedding per event (off = the paper)\n"
     "  --loss KIND         bce (one sampled negative, the paper), ce (full softmax),\n"
     "                      sampled (sampled softmax with --negatives) (bce)\n"
+    "                      shared (bert4rec, gru4rec, lstm, caser: softmax over the batch's\n"
+    "                      targets plus --negatives uniform items shared by all rows)\n"
     "  --negatives N       negatives per position for bce/sampled (1)\n"
     "  --lr X              AdamW learning rate (0.001)\n"
     "  --weight-decay X    AdamW decoupled weight decay (0)\n"
@@ -148,7 +150,7 @@ int sq_cmd_train(int argc, char **argv) {
         case O_BEHAVIOR: cfg.use_behavior = 1; break;
         case O_LOSS: {
             int l = sq_loss_from_name(optarg);
-            if (l < 0) return sq_cli_usage("train", "--loss must be bce, ce or sampled, got '%s'", optarg);
+            if (l < 0) return sq_cli_usage("train", "--loss must be bce, ce, sampled or shared, got '%s'", optarg);
             cfg.loss = (sq_loss_kind)l;
             break;
         }

@@ -12,7 +12,8 @@
  * each token with probability cfg.mask_prob using sq_nn_hash_uniform(batch seed, token
  * index) (always [mask], as the official code); a sequence with no masked token gets its
  * last one masked, so that every sequence contributes. Loss: mean softmax cross-entropy over
- * the masked tokens (full catalogue). Only the CE loss is supported.
+ * the masked tokens: over the full catalogue (--loss ce, the paper), or (--loss shared) over
+ * the batch's masked targets plus cfg.negatives uniform items shared by all rows.
  * Recommendation: the sequence's events followed by [mask]; the scores at the [mask].
  * Positions are right-aligned: token j of a T-token sequence has position maxlen + 1 - T + j
  * (the table has maxlen + 1 rows: maxlen events plus the appended [mask]).
@@ -25,6 +26,7 @@
 
 #include "shopseq/behavior.h"
 #include "shopseq/bert4rec.h"
+#include "models/shared_loss.h"
 #include "shopseq/model.h"
 
 typedef struct {
@@ -55,7 +57,8 @@ typedef struct {
     float *hsel, *t1, *t2, *t3, *mh, *sh;
     /* backward */
     float *dx, *dr, *dx1, *df, *dg1, *da, *dq, *dk, *dv, *dt, *dhs, *att_scratch, *ce_scratch;
-    uint64_t drop_seed;
+    sq__shared_buf shared;
+    uint64_t drop_seed, loss_seed;
     float pd; /* dropout of the last encode */
 } bert;
 
@@ -63,6 +66,7 @@ static void destroy(sq_model *mm) {
     bert *m = (bert *)mm;
     if (!m) return;
     sq_nn_params_free(&m->base.params);
+    sq__shared_free(&m->shared);
     free(m->bix);
     free(m->act);
     free(m->arena);
@@ -91,8 +95,8 @@ static sq_status create(sq_model **out, const sq_model_config *cfg, sq_error *er
                             "maxlen %d, items %d, batch %d, dropout %g, mask_prob %g)",
                             C, H, B, cfg->maxlen, cfg->n_items, cfg->batch, (double)cfg->dropout,
                             (double)cfg->mask_prob);
-    if (cfg->loss != SQ_LOSS_CE)
-        return sq_error_set(err, SQ_ERR_USAGE, "bert4rec: only --loss ce is supported");
+    if (cfg->loss != SQ_LOSS_CE && cfg->loss != SQ_LOSS_SHARED)
+        return sq_error_set(err, SQ_ERR_USAGE, "bert4rec: --loss must be ce or shared");
     bert *m = calloc(1, sizeof *m);
     if (!m) return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
     m->base.ops = &sq_bert4rec_ops;
@@ -386,13 +390,24 @@ static void head_forward(bert *m, const float *h) {
                             sq_nn_param(p, m->hln_b), M, C, m->base.cfg.ln_eps);
 }
 
+/* over the masked rows: t3 (M, C) against the tied item embeddings */
+static double loss(bert *m, float *dt3) {
+    const sq_nn_params *p = &m->base.params;
+    float *dE = dt3 ? sq_nn_pgrad(p, m->item_emb) : NULL;
+    if (m->base.cfg.loss == SQ_LOSS_SHARED)
+        return sq__shared_loss(&m->shared, dt3, dE, m->t3, sq_nn_param(p, m->item_emb), m->mtgt,
+                               m->M, m->C, m->V, m->base.cfg.negatives, m->loss_seed);
+    return sq_nn_ce_full(dt3, dE, m->t3, sq_nn_param(p, m->item_emb), m->mtgt, m->M, m->V, m->C,
+                         1.0f, m->ce_scratch);
+}
+
 static double run(bert *m, const sq_batch *b, int train) {
     build_tokens(m, b, 1);
     const float *h = sq_bert4rec_encode(&m->base, b->n_seq, m->seq_off, m->tok, m->pos,
                                         b->behavior ? m->beh : NULL, train, b->seed);
     head_forward(m, h);
-    return sq_nn_ce_full(NULL, NULL, m->t3, sq_nn_param(&m->base.params, m->item_emb), m->mtgt,
-                         m->M, m->V, m->C, 1.0f, m->ce_scratch);
+    m->loss_seed = b->seed ^ 0x7F4A7C15F39CC060ull;
+    return loss(m, NULL);
 }
 
 static double forward(sq_model *mm, const sq_batch *b, int train) {
@@ -409,8 +424,7 @@ static void backward(sq_model *mm, const sq_batch *b) {
     const size_t MC = (size_t)M * C;
     float *dt3 = m->dt, *dt2 = m->dhs;
     memset(dt3, 0, MC * sizeof(float));
-    sq_nn_ce_full(dt3, sq_nn_pgrad(p, m->item_emb), m->t3, sq_nn_param(p, m->item_emb), m->mtgt, M,
-                  m->V, C, 1.0f, m->ce_scratch);
+    loss(m, dt3);
     memset(dt2, 0, MC * sizeof(float));
     sq_nn_layernorm_backward(dt2, sq_nn_pgrad(p, m->hln_w), sq_nn_pgrad(p, m->hln_b), dt3, m->t2,
                              sq_nn_param(p, m->hln_w), m->mh, m->sh, M, C);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "shopseq/behavior.h"
+#include "models/shared_loss.h"
 #include "shopseq/model.h"
 
 enum { MAX_L = 32 };
@@ -35,6 +36,7 @@ typedef struct {
     float *z;     /* (N, C) after relu */
     int *am;      /* (N, L * n_h) argmax */
     float *dX, *dcat, *dz, *ce_scratch, *gather;
+    sq__shared_buf shared;
     uint64_t drop_seed;
     int last_train;
 } caser;
@@ -43,6 +45,7 @@ static void destroy(sq_model *mm) {
     caser *m = (caser *)mm;
     if (!m) return;
     sq_nn_params_free(&m->base.params);
+    sq__shared_free(&m->shared);
     free(m->arena);
     free(m);
 }
@@ -216,6 +219,9 @@ static double loss_and_grad(caser *m, const sq_batch *b, float *dz) {
     switch (cfg->loss) {
     case SQ_LOSS_CE:
         return sq_nn_ce_full(dz, dE, m->z, E, b->target, N, cfg->n_items, C, 1.0f, m->ce_scratch);
+    case SQ_LOSS_SHARED:
+        return sq__shared_loss(&m->shared, dz, dE, m->z, E, b->target, N, C, cfg->n_items,
+                               cfg->negatives, b->seed ^ 0x7F4A7C15F39CC060ull);
     case SQ_LOSS_SAMPLED:
         return sq_nn_sampled_softmax(dz, dE, m->z, E, b->target, b->neg, N, b->n_neg, C, 1.0f);
     case SQ_LOSS_BCE:

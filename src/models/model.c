@@ -9,7 +9,7 @@ static const sq_model_ops *const registry[] = {
     &sq_pop_ops, &sq_markov_ops, &sq_itemknn_ops,
 };
 
-static const char *const loss_names[] = {"bce", "ce", "sampled"};
+static const char *const loss_names[] = {"bce", "ce", "sampled", "shared"};
 
 const char *sq_loss_name(sq_loss_kind k) {
     return (unsigned)k < sizeof loss_names / sizeof *loss_names ? loss_names[k] : "?";
@@ -38,6 +38,10 @@ void sq_model_config_default(sq_model_config *c) {
 
 sq_status sq_model_create(sq_model **m, const sq_model_config *cfg, sq_error *err) {
     *m = NULL;
+    if (cfg->loss == SQ_LOSS_SHARED && strcmp(cfg->model, "bert4rec") &&
+        strcmp(cfg->model, "gru4rec") && strcmp(cfg->model, "lstm") && strcmp(cfg->model, "caser"))
+        return sq_error_set(err, SQ_ERR_USAGE,
+                            "%s: --loss shared is for bert4rec, gru4rec, lstm and caser", cfg->model);
     for (size_t i = 0; i < sizeof registry / sizeof *registry; i++)
         if (!strcmp(cfg->model, registry[i]->name)) return registry[i]->create(m, cfg, err);
     return sq_error_set(err, SQ_ERR_USAGE, "unknown model '%s' (known: %s)", cfg->model,

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "shopseq/behavior.h"
+#include "models/shared_loss.h"
 #include "shopseq/model.h"
 
 enum { MAX_LAYERS = 8 };
@@ -34,6 +35,7 @@ typedef struct {
     float *cache[MAX_LAYERS];
     float *h;                  /* (N, C) dropped-out last layer output */
     float *dh, *dx, *scratch, *ce_scratch, *gather;
+    sq__shared_buf shared;
     uint64_t drop_seed;
     int last_train;
 } rnn;
@@ -42,6 +44,7 @@ static void destroy(sq_model *mm) {
     rnn *m = (rnn *)mm;
     if (!m) return;
     sq_nn_params_free(&m->base.params);
+    sq__shared_free(&m->shared);
     free(m->arena);
     free(m);
 }
@@ -178,6 +181,9 @@ static double loss_and_grad(rnn *m, const sq_batch *b, float *dh) {
     switch (cfg->loss) {
     case SQ_LOSS_CE:
         return sq_nn_ce_full(dh, dE, m->h, E, b->target, N, cfg->n_items, C, 1.0f, m->ce_scratch);
+    case SQ_LOSS_SHARED:
+        return sq__shared_loss(&m->shared, dh, dE, m->h, E, b->target, N, C, cfg->n_items,
+                               cfg->negatives, b->seed ^ 0x7F4A7C15F39CC060ull);
     case SQ_LOSS_SAMPLED:
         return sq_nn_sampled_softmax(dh, dE, m->h, E, b->target, b->neg, N, b->n_neg, C, 1.0f);
     case SQ_LOSS_BCE:

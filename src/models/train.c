@@ -356,7 +356,9 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
     if ((uint32_t)cfg->n_items != ds->n_items)
         return sq_error_set(err, SQ_ERR_USAGE, "model has %d items, dataset %u", cfg->n_items,
                             ds->n_items);
-    const int K = cfg->loss == SQ_LOSS_CE ? 0 : (cfg->negatives > 0 ? cfg->negatives : 1);
+    const int K = cfg->loss == SQ_LOSS_CE || cfg->loss == SQ_LOSS_SHARED
+                      ? 0
+                      : (cfg->negatives > 0 ? cfg->negatives : 1);
     int start_epoch = 0;
     double best = -1.0;
     if (o->resume) {

@@ -48,4 +48,13 @@ for m in gru4rec lstm caser bert4rec itemknn; do
   "$BIN" recommend "$T/$m.safetensors" --data "$T/d.sqd" --user 1 --k 3 | grep -q . \
     || fail "recommend $m"
 done
+# the shared-candidate softmax where models have it; sasrec refuses it
+for m in gru4rec bert4rec; do
+  "$BIN" train "$T/d.sqd" --model $m --dim 16 --heads 2 --maxlen 10 --batch 16 --epochs 2 \
+    --loss shared --negatives 5 --quiet --out "$T/s_$m.safetensors" || fail "train $m --loss shared"
+done
+set +e
+"$BIN" train "$T/d.sqd" --model sasrec --loss shared --out "$T/x" 2>/dev/null
+[ $? -eq 1 ] || fail "sasrec --loss shared must fail"
+set -e
 echo ok
