@@ -34,9 +34,20 @@ def hash_uniform(seed, i):
     return float((z ^ (z >> 31)) >> 40) * 2.0 ** -24
 
 
-def ranking_loss(h, E, target, neg, kind):
+def shared_candidates(target, n_samples, V, seed):
+    """sq_nn_shared_candidates: targets + hashed uniform draws, sorted and distinct."""
+    draws = [min(int(np.float32(hash_uniform(seed, s)) * np.float32(V)), V - 1) for s in range(n_samples)]
+    cand = sorted(set(int(t) for t in target) | set(draws))
+    col = {c: i for i, c in enumerate(cand)}
+    return torch.tensor(cand), torch.tensor([col[int(t)] for t in target])
+
+
+def ranking_loss(h, E, target, neg, kind, seed=0):
     if kind == "ce":
         return F.cross_entropy(h @ E.T, target)
+    if kind == "shared":
+        cand, col = shared_candidates(target, neg.shape[1], E.shape[0], seed ^ 0x7F4A7C15F39CC060)
+        return F.cross_entropy(h @ E[cand].T, col)
     pos_l = (h * E[target]).sum(-1)
     neg_l = (h.unsqueeze(1) * E[neg]).sum(-1)
     if kind == "bce":
@@ -253,7 +264,7 @@ def make_case(name, model_name, kind, K, seed, use_behavior=False, extra=None, l
 
     def loss_fn():
         h, t, n = model.rows(*args, ti(target), ti(neg))
-        return ranking_loss(h, table()[:V], t, n, kind)
+        return ranking_loss(h, table()[:V], t, n, kind, bseed)
 
     init = {k: v.detach().float().numpy().copy() for k, v in model.state_dict().items()}
     loss = loss_fn()
@@ -308,6 +319,8 @@ EXTRA_CASES = [
     ("caser_bce", "caser", "bce", 3, 21, False, {"window": 3, "filters_h": 2, "filters_v": 2}),
     ("caser_ce_behavior", "caser", "ce", 1, 22, True, {"window": 4, "filters_h": 3, "filters_v": 1}),
     ("bert4rec_ce", "bert4rec", "ce", 1, 31, False, {"blocks": 2, "heads": 2, "mask_prob": 0.5}),
+    ("gru4rec_shared", "gru4rec", "shared", 7, 41, False, {"blocks": 1}),
+    ("bert4rec_shared", "bert4rec", "shared", 5, 42, False, {"blocks": 1, "heads": 2, "mask_prob": 0.4}),
     ("bert4rec_behavior", "bert4rec", "ce", 1, 32, True, {"blocks": 1, "heads": 1, "mask_prob": 0.3}),
 ]
 

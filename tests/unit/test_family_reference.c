@@ -175,6 +175,8 @@ CASE(caser_bce)
 CASE(caser_ce_behavior)
 CASE(bert4rec_ce)
 CASE(bert4rec_behavior)
+CASE(gru4rec_shared)
+CASE(bert4rec_shared)
 
 int main(void) {
     sq_nn_init(0);
@@ -187,6 +189,8 @@ int main(void) {
         cmocka_unit_test(test_caser_ce_behavior),
         cmocka_unit_test(test_bert4rec_ce),
         cmocka_unit_test(test_bert4rec_behavior),
+        cmocka_unit_test(test_gru4rec_shared),
+        cmocka_unit_test(test_bert4rec_shared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
