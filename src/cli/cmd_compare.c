@@ -43,6 +43,7 @@ static const char usage_text[] =
     "                      uniform items; not sasrec)\n"
     "  --negatives N       negatives per row for sampled/bce\n"
     "  --dropout P         override the neural models' dropout\n"
+    "  --behavior          behaviour-type embeddings in every neural model\n"
     "  --lr X              AdamW learning rate (0.001)\n"
     "  --seed N            (42)\n"
     "  --threads N         OpenMP threads (default: all cores)\n"
@@ -75,7 +76,7 @@ static double now_s(void) {
 }
 
 typedef struct {
-    int epochs, eval_every, patience, maxlen, batch, quiet, dim, loss, negatives;
+    int epochs, eval_every, patience, maxlen, batch, quiet, dim, loss, negatives, behavior;
     double dropout;
     uint32_t eval_users, test_users;
     double max_seconds;
@@ -104,6 +105,7 @@ static void run_one(const char *name, const sq_dataset *ds, const settings *st, 
             cfg.loss = (sq_loss_kind)st->loss;
         if (st->negatives > 0) cfg.negatives = st->negatives;
         if (st->dropout >= 0) cfg.dropout = (float)st->dropout;
+        cfg.use_behavior = st->behavior;
     }
     sq_model *m;
     if (sq_model_create(&m, &cfg, &err) != SQ_OK) goto fail;
@@ -186,7 +188,7 @@ static int read_all(int fd, void *p, size_t n) {
 
 int sq_cmd_compare(int argc, char **argv) {
     enum { O_MODELS = 256, O_EPOCHS, O_MAXSEC, O_EVERY, O_PAT, O_EVU, O_TESTU, O_MAXLEN, O_BATCH,
-           O_LR, O_SEED, O_THREADS, O_JSON, O_QUIET, O_TEST, O_DIM, O_LOSS, O_NEG, O_DROP };
+           O_LR, O_SEED, O_THREADS, O_JSON, O_QUIET, O_TEST, O_DIM, O_LOSS, O_NEG, O_DROP, O_BEH };
     static const struct option opts[] = {
         {"models", required_argument, 0, O_MODELS}, {"epochs", required_argument, 0, O_EPOCHS},
         {"max-seconds", required_argument, 0, O_MAXSEC},
@@ -197,7 +199,7 @@ int sq_cmd_compare(int argc, char **argv) {
         {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
         {"test-data", required_argument, 0, O_TEST}, {"dim", required_argument, 0, O_DIM},
         {"loss", required_argument, 0, O_LOSS}, {"negatives", required_argument, 0, O_NEG},
-        {"dropout", required_argument, 0, O_DROP}, {"json", no_argument, 0, O_JSON}, {"quiet", no_argument, 0, O_QUIET},
+        {"dropout", required_argument, 0, O_DROP}, {"behavior", no_argument, 0, O_BEH}, {"json", no_argument, 0, O_JSON}, {"quiet", no_argument, 0, O_QUIET},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     char models_buf[512] = "sasrec,bert4rec,gru4rec,lstm,caser,pop,itemknn,markov";
     settings st = {.epochs = 20, .eval_every = 0, .patience = 3, .lr = 1e-3f, .seed = 42,
@@ -257,6 +259,7 @@ int sq_cmd_compare(int argc, char **argv) {
                 return sq_cli_usage("compare", "--dropout needs a number in [0, 1), got '%s'", optarg);
             st.dropout = x;
             break;
+        case O_BEH: st.behavior = 1; break;
         case O_JSON: json = 1; break;
         case O_QUIET: st.quiet = 1; break;
         default: return sq_cli_usage("compare", "bad option");
