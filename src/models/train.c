@@ -447,7 +447,8 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
                 fprintf(o->log, "epoch %d/%d loss %.4f %.1f s %.0f ev/s\n", epoch + 1, o->epochs,
                         res->last_loss, dt, rows / dt);
         }
-        int last = epoch + 1 == o->epochs || (o->max_seconds > 0 && train_time >= o->max_seconds);
+        int last = epoch + 1 == o->epochs || (o->max_seconds > 0 && train_time >= o->max_seconds) ||
+                   m->ops->fit_end != NULL; /* counting models: one pass is the whole fit */
         if (o->eval_every > 0 && ((epoch + 1) % o->eval_every == 0 || last)) {
             sq_eval_opts eo = {.split = SQ_SPLIT_VALID, .protocol = SQ_PROTOCOL_FULL,
                                .mask_history = 1, .max_users = o->eval_users};
