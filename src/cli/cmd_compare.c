@@ -100,10 +100,11 @@ static void run_one(const char *name, const sq_dataset *ds, const settings *st, 
         if (st->dim > 0) cfg.dim = st->dim;
         /* the loss override where the model has that loss */
         int is_bert = !strcmp(name, "bert4rec"), is_sas = !strcmp(name, "sasrec");
-        if (st->loss == SQ_LOSS_CE || (st->loss == SQ_LOSS_SHARED && !is_sas) ||
-            ((st->loss == SQ_LOSS_BCE || st->loss == SQ_LOSS_SAMPLED) && !is_bert))
-            cfg.loss = (sq_loss_kind)st->loss;
-        if (st->negatives > 0) cfg.negatives = st->negatives;
+        int take = st->loss == SQ_LOSS_CE || (st->loss == SQ_LOSS_SHARED && !is_sas) ||
+                   ((st->loss == SQ_LOSS_BCE || st->loss == SQ_LOSS_SAMPLED) && !is_bert);
+        if (take) cfg.loss = (sq_loss_kind)st->loss;
+        /* negatives go with the overridden loss (a model keeping its own keeps its own) */
+        if (st->negatives > 0 && (take || st->loss < 0)) cfg.negatives = st->negatives;
         if (st->dropout >= 0) cfg.dropout = (float)st->dropout;
         cfg.use_behavior = st->behavior;
     }
