@@ -70,8 +70,9 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
  * the model was trained on `train` (item ids are matched by their original id strings;
  * test events whose item is unknown to train are dropped, sessions left with < 2 events are
  * skipped). For every test sequence and every position j >= 1, the model scores all items
- * after events [0, j) and the rank of event j's item is 1 + the number of items scoring
- * strictly higher (the official GRU4Rec evaluation); nothing is masked. Results use the
+ * after events [0, j) and the rank of event j's item is 1 + the number of other items
+ * scoring at least as high (ties count against the model: the official GRU4Rec
+ * evaluation's default "conservative" mode, and leave-one-out's rule); nothing is masked. Results use the
  * same fields: hr = Recall@K, mrr = MRR@K, ndcg = NDCG@K; n_users counts predictions. */
 sq_status sq_evaluate_next(sq_model *m, const sq_dataset *train, const sq_dataset *test,
                            uint32_t max_sequences, sq_eval_result *r, sq_error *err);

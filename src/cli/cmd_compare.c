@@ -50,7 +50,7 @@ static const char usage_text[] =
     "  --test-data T.sqd   session protocol (GRU4Rec's): train on every event of DATA, no\n"
     "                      validation (fixed --epochs), then predict every next event of the\n"
     "                      sequences in T.sqd (items matched by original id), all items\n"
-    "                      ranked, nothing masked, rank = 1 + #items scored strictly higher;\n"
+    "                      ranked, nothing masked, ties counted against the model;\n"
     "                      HR is then Recall@K\n"
     "  --json              JSON on stdout instead of the table\n"
     "  --quiet             no training progress on stderr\n"
@@ -338,8 +338,8 @@ int sq_cmd_compare(int argc, char **argv) {
         r->peak_rss_kb = ru.ru_maxrss;
     }
     const char *protocol =
-        test_path ? "session next-event on --test-data, all items ranked, ties optimistic "
-                    "(GRU4Rec), nothing masked; HR = Recall"
+        test_path ? "session next-event on --test-data, all items ranked, ties against the model "
+                    "(GRU4Rec's conservative mode), nothing masked; HR = Recall"
                   : "leave-one-out test event, full-catalogue ranking, history masked";
     int failed = 0;
     if (json) {

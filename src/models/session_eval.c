@@ -69,8 +69,8 @@ sq_status sq_evaluate_next(sq_model *m, const sq_dataset *train, const sq_datase
 #pragma omp parallel for schedule(static)
                 for (int i = 0; i < n; i++) {
                     const float *sc = scores + (size_t)i * V, ts = sc[tgt[i]];
-                    long above = 0;
-                    for (int v = 0; v < V; v++) above += sc[v] > ts;
+                    long above = -1; /* the target itself */
+                    for (int v = 0; v < V; v++) above += sc[v] >= ts;
                     scores[(size_t)i * V] = (float)above; /* reuse: rank - 1 */
                 }
                 for (int i = 0; i < n; i++) {
