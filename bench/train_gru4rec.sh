@@ -7,8 +7,9 @@
 # Data: yoochoose_rsc15_100k (session-rec's prepared RecSys'15 sample): train_full / test.
 # Model (both sides): GRU 100 units, 1 layer, tied item embeddings, dropout 0.1, AdamW
 # lr 0.01 betas (0.9, 0.98), batches of 128 whole sessions (the last 51 events), loss over
-# every position: full softmax CE over all 2,933 items, or sampled softmax with 64 uniform
-# negatives per row. events/s = training rows (events with a next event) per second of
+# every position: full softmax CE over all 2,933 items, sampled softmax with 64 uniform
+# negatives per row, or the shared-candidate softmax (the batch's targets + 64 shared uniform
+# items, one candidate set for all rows: the official GRU4Rec's in-batch + shared sampling). events/s = training rows (events with a next event) per second of
 # training, validation excluded (there is none: the session protocol trains on all events).
 #  * shopseq: `shopseq compare --test-data` (one child process per run), EPOCHS epochs,
 #    the mean over all epochs (the first included).
@@ -27,7 +28,7 @@ mkdir -p "$OUT"
 "$SQ" ingest $D/train_full.tsv.zst --preset yoochoose --out "$OUT/train.sqd" >/dev/null 2>&1
 "$SQ" ingest $D/test.tsv.zst --preset yoochoose --out "$OUT/test.sqd" >/dev/null 2>&1
 zstd -dcf $D/train_full.tsv.zst > "$OUT/train.tsv"
-for loss in ce sampled; do
+for loss in ce sampled shared; do
     echo "== loss $loss =="
     "$SQ" compare "$OUT/train.sqd" --test-data "$OUT/test.sqd" --models gru4rec --epochs "$EPOCHS" \
         --batch 128 --lr 0.01 --loss $loss --negatives 64 --threads "$THREADS" --quiet --json \

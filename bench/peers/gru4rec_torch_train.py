@@ -3,7 +3,8 @@
 
 Same model and step as `shopseq compare --test-data` trains: item embedding (tied with the
 output), dropout, one nn.GRU layer, dropout, next-item loss over every position (full
-softmax CE, or sampled softmax with K uniform negatives per row), AdamW(lr, betas 0.9/0.98),
+softmax CE, sampled softmax with K uniform negatives per row, or the shared-candidate softmax
+over the batch's targets plus K shared uniform items), AdamW(lr, betas 0.9/0.98),
 batches of B whole sessions (the last maxlen+1 events), shuffled, packed with
 pack_padded_sequence (cuDNN-style packing, no padding computed in the GRU).
 
@@ -87,6 +88,10 @@ def main():
         E = model.item_emb.weight
         if a.loss == "ce":
             loss = F.cross_entropy(h @ E.T, pt)
+        elif a.loss == "shared":  # batch targets + K shared uniform items, deduplicated
+            cand, col = torch.unique(torch.cat([pt, torch.randint(0, V, (a.negatives,))]),
+                                     return_inverse=True)
+            loss = F.cross_entropy(h @ E[cand].T, col[:h.shape[0]])
         else:
             neg = torch.randint(0, V, (h.shape[0], a.negatives))
             pos_l = (h * E[pt]).sum(-1, keepdim=True)
