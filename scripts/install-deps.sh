@@ -8,9 +8,10 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 pkgs=(build-essential cmake pkg-config zstd
-      libzstd-dev zlib1g-dev libxxhash-dev libjansson-dev libopenblas-dev)
+      libzstd-dev zlib1g-dev libxxhash-dev libjansson-dev libopenblas-dev
+      libmicrohttpd-dev liblmdb-dev)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(libcmocka-dev python3 chromium)
+  pkgs+=(libcmocka-dev python3 chromium curl)
 else
   pkgs+=(libcmocka-dev)   # CMake configures the test targets in every build
 fi
