@@ -1,0 +1,415 @@
+/* A loaded checkpoint + its dataset, shared by request threads.
+ *
+ * Reference-counted: a reload creates a new engine and swaps the server's pointer; requests
+ * that hold the old one finish on it, and the last unref frees it.
+ *
+ * Scoring combines concurrent requests (leader/follower): a caller queues its job; if no
+ * batch is running it becomes the leader, packs queued jobs into one batch (up to B
+ * sequences), scores it once (the item-embedding GEMM is shared by the whole batch) and runs
+ * each job's post-processing (masking, top-k) on the scores; others wait on a condition
+ * variable. The model's activation arena is therefore used by one thread at a time. */
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "shopseq/dataset.h"
+#include "shopseq/model.h"
+#include "shopseq/serve.h"
+#include "shopseq/train.h"
+
+#define POP_N 1000
+#define MAX_BATCH 64
+
+typedef struct job {
+    int n_seq;
+    const int *off;        /* (n_seq+1) rows of this job, relative */
+    const uint32_t *item;
+    const uint8_t *beh;
+    void (*done)(struct job *j, const float *scores, int V); /* scores (n_seq, V) */
+    void *ctx;
+    int finished;
+    struct job *next;
+} job;
+
+struct sq_engine {
+    atomic_int refs;
+    sq_model *m;
+    sq_dataset ds;
+    char *path;
+    double loaded_at;
+    uint32_t pop[POP_N];
+    float pop_score[POP_N];
+    int n_pop;
+    /* combiner */
+    pthread_mutex_t qlock;
+    pthread_cond_t qcond;
+    job *head, *tail;
+    int busy;
+    int B, maxlen, V;
+    float *scores;     /* (B, V) */
+    int *seq_off, *pos; /* (B+1), (B*maxlen) */
+    uint32_t *items;
+    uint8_t *beh;
+};
+
+static int cmp_pop(const void *a, const void *b, void *ctx) {
+    const uint64_t *cnt = ctx;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    if (cnt[x] != cnt[y]) return cnt[x] > cnt[y] ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
+static void engine_free(sq_engine *e) {
+    if (!e) return;
+    sq_model_free(e->m);
+    sq_dataset_close(&e->ds);
+    free(e->path);
+    free(e->scores);
+    free(e->seq_off);
+    free(e->pos);
+    free(e->items);
+    free(e->beh);
+    pthread_mutex_destroy(&e->qlock);
+    pthread_cond_destroy(&e->qcond);
+    free(e);
+}
+
+sq_status sq_engine_load(sq_engine **out, const char *model_path, const char *data_path,
+                         sq_error *err) {
+    *out = NULL;
+    sq_engine *e = calloc(1, sizeof *e);
+    if (!e) return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(&e->qlock, NULL);
+    pthread_cond_init(&e->qcond, NULL);
+    atomic_init(&e->refs, 1);
+    sq_status st = sq_dataset_open(&e->ds, data_path, err);
+    if (st == SQ_OK) st = sq_model_load(&e->m, model_path, err);
+    if (st == SQ_OK) st = sq_check_fingerprint(model_path, &e->ds, err);
+    if (st == SQ_OK && (uint32_t)e->m->cfg.n_items != e->ds.n_items)
+        st = sq_error_set(err, SQ_ERR_USAGE, "%s has %d items, %s has %u", model_path,
+                          e->m->cfg.n_items, data_path, e->ds.n_items);
+    if (st == SQ_OK) {
+        e->V = e->m->cfg.n_items;
+        e->maxlen = e->m->cfg.maxlen;
+        e->B = e->m->cfg.batch < MAX_BATCH ? e->m->cfg.batch : MAX_BATCH;
+        if (e->B < 2) st = sq_error_set(err, SQ_ERR_USAGE, "%s: batch %d is too small to serve",
+                                        model_path, e->m->cfg.batch);
+    }
+    if (st == SQ_OK) {
+        e->path = strdup(model_path);
+        e->scores = malloc((size_t)e->B * e->V * sizeof *e->scores);
+        e->seq_off = malloc((size_t)(e->B + 1) * sizeof *e->seq_off);
+        e->pos = malloc((size_t)e->B * e->maxlen * sizeof *e->pos);
+        e->items = malloc((size_t)e->B * e->maxlen * sizeof *e->items);
+        e->beh = malloc((size_t)e->B * e->maxlen);
+        if (!e->path || !e->scores || !e->seq_off || !e->pos || !e->items || !e->beh)
+            st = sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
+    }
+    uint64_t *cnt = NULL;
+    uint32_t *order = NULL;
+    if (st == SQ_OK) {
+        cnt = calloc(e->ds.n_items ? e->ds.n_items : 1, sizeof *cnt);
+        order = malloc((e->ds.n_items ? e->ds.n_items : 1) * sizeof *order);
+        if (!cnt || !order) st = sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
+    }
+    if (st == SQ_OK) {
+        for (uint64_t i = 0; i < e->ds.n_events; i++) cnt[e->ds.item[i]]++;
+        for (uint32_t v = 0; v < e->ds.n_items; v++) order[v] = v;
+        qsort_r(order, e->ds.n_items, sizeof *order, cmp_pop, cnt);
+        e->n_pop = e->ds.n_items < POP_N ? (int)e->ds.n_items : POP_N;
+        double total = e->ds.n_events ? (double)e->ds.n_events : 1.0;
+        for (int i = 0; i < e->n_pop; i++) {
+            e->pop[i] = order[i];
+            e->pop_score[i] = (float)((double)cnt[order[i]] / total);
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        e->loaded_at = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    }
+    free(cnt);
+    free(order);
+    if (st != SQ_OK) {
+        engine_free(e);
+        return st;
+    }
+    *out = e;
+    return SQ_OK;
+}
+
+void sq_engine_ref(sq_engine *e) { atomic_fetch_add(&e->refs, 1); }
+
+void sq_engine_unref(sq_engine *e) {
+    if (e && atomic_fetch_sub(&e->refs, 1) == 1) engine_free(e);
+}
+
+void sq_engine_info_get(const sq_engine *e, sq_engine_info *info) {
+    info->model = e->m->cfg.model;
+    info->path = e->path;
+    info->n_items = e->V;
+    info->dim = e->m->cfg.dim;
+    info->maxlen = e->maxlen;
+    info->blocks = e->m->cfg.blocks;
+    info->n_users = e->ds.n_users;
+    info->n_events = e->ds.n_events;
+    info->loaded_at = e->loaded_at;
+}
+
+const char *sq_engine_item_id(const sq_engine *e, uint32_t item, size_t *len) {
+    return sq_dict_get(&e->ds.items, item, len);
+}
+
+uint32_t sq_engine_n_items(const sq_engine *e) { return (uint32_t)e->V; }
+
+uint32_t sq_engine_item_find(const sq_engine *e, const char *item, size_t len) {
+    return sq_dict_find(&e->ds.items, item, len);
+}
+
+/* ---- user sequences ---- */
+static int seq_push(sq_user_seq *s, uint32_t item, uint8_t beh, int64_t t) {
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        uint32_t *a = realloc(s->item, cap * sizeof *a);
+        if (!a) return -1;
+        s->item = a;
+        uint8_t *b = realloc(s->behavior, cap);
+        if (!b) return -1;
+        s->behavior = b;
+        int64_t *c = realloc(s->time_ms, cap * sizeof *c);
+        if (!c) return -1;
+        s->time_ms = c;
+        s->cap = cap;
+    }
+    s->item[s->n] = item;
+    s->behavior[s->n] = beh;
+    s->time_ms[s->n++] = t;
+    return 0;
+}
+
+sq_status sq_engine_user_seq(const sq_engine *e, const char *user, size_t user_len,
+                             const sq_history *stored, sq_user_seq *seq, sq_error *err) {
+    memset(seq, 0, sizeof *seq);
+    uint32_t u = sq_dict_find(&e->ds.users, user, user_len);
+    seq->known_user = u != SQ_NONE;
+    if (u != SQ_NONE)
+        for (uint64_t i = e->ds.user_offsets[u]; i < e->ds.user_offsets[u + 1]; i++)
+            if (seq_push(seq, e->ds.item[i], e->ds.behavior[i], e->ds.time_ms[i])) goto nomem;
+    for (size_t i = 0; stored && i < stored->n; i++) {
+        uint32_t it = sq_dict_find(&e->ds.items, stored->ev[i].item, stored->ev[i].item_len);
+        if (it == SQ_NONE) {
+            seq->n_unknown++;
+            continue;
+        }
+        if (seq_push(seq, it, (uint8_t)stored->ev[i].behavior, stored->ev[i].time_ms)) goto nomem;
+    }
+    return SQ_OK;
+nomem:
+    sq_user_seq_free(seq);
+    return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
+}
+
+void sq_user_seq_free(sq_user_seq *s) {
+    if (!s) return;
+    free(s->item);
+    free(s->behavior);
+    free(s->time_ms);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- the combiner ---- */
+static void run_batch(sq_engine *e, job **jobs, int n_jobs) {
+    int s = 0, r = 0;
+    e->seq_off[0] = 0;
+    for (int j = 0; j < n_jobs; j++) {
+        const job *jb = jobs[j];
+        for (int q = 0; q < jb->n_seq; q++) {
+            int b = jb->off[q], L = jb->off[q + 1] - b;
+            memcpy(e->items + r, jb->item + b, (size_t)L * sizeof *e->items);
+            memcpy(e->beh + r, jb->beh + b, (size_t)L);
+            for (int i = 0; i < L; i++) e->pos[r + i] = e->maxlen - L + i;
+            r += L;
+            e->seq_off[++s] = r;
+        }
+    }
+    sq_batch bt = {.n_seq = s, .seq_off = e->seq_off, .item = e->items, .behavior = e->beh,
+                   .pos = e->pos};
+    sq_model_score(e->m, &bt, e->scores);
+    int first[MAX_BATCH + 1];
+    first[0] = 0;
+    for (int j = 0; j < n_jobs; j++) first[j + 1] = first[j] + jobs[j]->n_seq;
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int j = 0; j < n_jobs; j++)
+        jobs[j]->done(jobs[j], e->scores + (size_t)first[j] * e->V, e->V);
+}
+
+static void submit(sq_engine *e, job *jb) {
+    pthread_mutex_lock(&e->qlock);
+    jb->next = NULL;
+    jb->finished = 0;
+    if (e->tail) e->tail->next = jb;
+    else e->head = jb;
+    e->tail = jb;
+    while (!jb->finished) {
+        if (e->busy) {
+            pthread_cond_wait(&e->qcond, &e->qlock);
+            continue;
+        }
+        /* become the leader: take jobs from the queue while they fit */
+        job *take[MAX_BATCH];
+        int n = 0, seqs = 0;
+        while (e->head && n < MAX_BATCH && seqs + e->head->n_seq <= e->B) {
+            take[n++] = e->head;
+            seqs += e->head->n_seq;
+            e->head = e->head->next;
+        }
+        if (!e->head) e->tail = NULL;
+        e->busy = 1;
+        pthread_mutex_unlock(&e->qlock);
+        run_batch(e, take, n);
+        pthread_mutex_lock(&e->qlock);
+        for (int i = 0; i < n; i++) take[i]->finished = 1;
+        e->busy = 0;
+        pthread_cond_broadcast(&e->qcond);
+    }
+    pthread_mutex_unlock(&e->qlock);
+}
+
+/* k best of s (V), skipping -inf; returns the count */
+static int topk(const float *s, int V, int k, uint32_t *it, float *sc) {
+    int have = 0;
+    for (int v = 0; v < V; v++) {
+        float x = s[v];
+        if (x == -INFINITY || x != x) continue;
+        if (have == k && !(x > sc[k - 1])) continue;
+        int j = have < k ? have++ : k - 1;
+        while (j > 0 && sc[j - 1] < x) {
+            sc[j] = sc[j - 1];
+            it[j] = it[j - 1];
+            j--;
+        }
+        sc[j] = x;
+        it[j] = (uint32_t)v;
+    }
+    return have;
+}
+
+typedef struct topk_ctx {
+    const sq_user_seq *seq;
+    int k, exclude_seen, n_out;
+    uint32_t *items;
+    float *scores;
+} topk_ctx;
+
+static void topk_done(job *jb, const float *scores, int V) {
+    topk_ctx *c = jb->ctx;
+    float *s = (float *)scores; /* the leader's buffer: ours to modify */
+    if (c->exclude_seen)
+        for (size_t i = 0; i < c->seq->n; i++) s[c->seq->item[i]] = -INFINITY;
+    c->n_out = topk(s, V, c->k, c->items, c->scores);
+}
+
+static int popularity(const sq_engine *e, const sq_user_seq *seq, int k, int exclude_seen,
+                      uint32_t *items, float *scores) {
+    int n = 0;
+    for (int i = 0; i < e->n_pop && n < k; i++) {
+        int seen = 0;
+        for (size_t q = 0; exclude_seen && q < seq->n && !seen; q++) seen = seq->item[q] == e->pop[i];
+        if (seen) continue;
+        items[n] = e->pop[i];
+        scores[n++] = e->pop_score[i];
+    }
+    return n;
+}
+
+sq_status sq_engine_topk(sq_engine *e, const sq_user_seq *seq, int k, int exclude_seen,
+                         uint32_t *items, float *scores, int *n_out, int *fallback,
+                         sq_error *err) {
+    if (k < 1) return sq_error_set(err, SQ_ERR_USAGE, "k must be >= 1");
+    if (k > e->V) k = e->V;
+    *fallback = seq->n == 0;
+    if (seq->n == 0) {
+        *n_out = popularity(e, seq, k, exclude_seen, items, scores);
+        return SQ_OK;
+    }
+    size_t L = seq->n < (size_t)e->maxlen ? seq->n : (size_t)e->maxlen;
+    int off[2] = {0, (int)L};
+    topk_ctx c = {.seq = seq, .k = k, .exclude_seen = exclude_seen, .items = items, .scores = scores};
+    job jb = {.n_seq = 1, .off = off, .item = seq->item + (seq->n - L),
+              .beh = seq->behavior + (seq->n - L), .done = topk_done, .ctx = &c};
+    submit(e, &jb);
+    *n_out = c.n_out;
+    return SQ_OK;
+}
+
+/* ---- explanation by occlusion ---- */
+typedef struct explain_ctx {
+    const sq_user_seq *seq;
+    int exclude_seen;
+    sq_explain *out;
+} explain_ctx;
+
+static void explain_done(job *jb, const float *scores, int V) {
+    explain_ctx *c = jb->ctx;
+    float *s = (float *)scores;
+    if (c->exclude_seen)
+        for (size_t i = 0; i < c->seq->n; i++) s[c->seq->item[i]] = -INFINITY;
+    uint32_t top = 0;
+    float best = -INFINITY;
+    int found = topk(s, V, 1, &top, &best);
+    c->out->top_item = found ? top : SQ_NONE;
+    c->out->base_score = best;
+    for (int i = 0; i < c->out->n; i++) {
+        float x = found ? scores[(size_t)(i + 1) * V + top] : 0.0f;
+        c->out->score_without[i] = x;
+        c->out->drop[i] = found ? best - x : 0.0f;
+    }
+}
+
+sq_status sq_engine_explain(sq_engine *e, const sq_user_seq *seq, int n, int exclude_seen,
+                            sq_explain *out, sq_error *err) {
+    memset(out, 0, sizeof *out);
+    out->top_item = SQ_NONE;
+    if (seq->n == 0) return SQ_OK;
+    if (n > (int)(sizeof out->index / sizeof *out->index)) n = (int)(sizeof out->index / sizeof *out->index);
+    if (n > e->B - 1) n = e->B - 1;
+    if ((size_t)n > seq->n) n = (int)seq->n;
+    if (n < 1) return sq_error_set(err, SQ_ERR_USAGE, "n must be >= 1");
+    const int M = e->maxlen;
+    int *off = malloc((size_t)(n + 2) * sizeof *off);
+    uint32_t *item = malloc((size_t)(n + 1) * M * sizeof *item);
+    uint8_t *beh = malloc((size_t)(n + 1) * M);
+    if (!off || !item || !beh) {
+        free(off);
+        free(item);
+        free(beh);
+        return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
+    }
+    /* sequence 0: the history; sequence i+1: without event seq->n-1-i; each its last M */
+    int r = 0;
+    off[0] = 0;
+    for (int q = 0; q <= n; q++) {
+        size_t skip = q == 0 ? SIZE_MAX : seq->n - (size_t)q;
+        size_t len = seq->n - (q == 0 ? 0 : 1), L = len < (size_t)M ? len : (size_t)M;
+        /* walk back from the end collecting L events, skipping `skip` */
+        size_t got = 0;
+        for (size_t i = seq->n; i-- > 0 && got < L;) {
+            if (i == skip) continue;
+            got++;
+            item[r + (int)(L - got)] = seq->item[i];
+            beh[r + (int)(L - got)] = seq->behavior[i];
+        }
+        r += (int)L;
+        off[q + 1] = r;
+        if (q > 0) out->index[q - 1] = skip;
+    }
+    out->n = n;
+    explain_ctx c = {.seq = seq, .exclude_seen = exclude_seen, .out = out};
+    job jb = {.n_seq = n + 1, .off = off, .item = item, .beh = beh, .done = explain_done, .ctx = &c};
+    submit(e, &jb);
+    free(off);
+    free(item);
+    free(beh);
+    return SQ_OK;
+}
