@@ -26,13 +26,30 @@ size_t sq_nn_attention_cache_size(const int *seq_off, int n_seq, int H) {
 
 size_t sq_nn_attention_scratch_size(int max_len) { return (size_t)max_len * (size_t)max_len; }
 
-static size_t *att_offsets(const int *seq_off, int n_seq, int H) {
-    size_t *o = malloc(((size_t)n_seq + 1) * sizeof *o);
-    if (!o) return NULL;
-    o[0] = 0;
+/* Offset of sequence s's score block in the packed (sum L^2 * H) attention array. The
+ * prefix sums live on the stack for ordinary batches; huge batches recompute them per
+ * task (cheap next to the GEMMs) so no allocation can fail mid-step. */
+enum { ATT_STACK_SEQ = 1024 };
+typedef struct { size_t stack[ATT_STACK_SEQ + 1]; const int *seq_off; int n_seq, H; } att_index;
+
+static void att_index_init(att_index *ix, const int *seq_off, int n_seq, int H) {
+    ix->seq_off = seq_off;
+    ix->n_seq = n_seq;
+    ix->H = H;
+    if (n_seq > ATT_STACK_SEQ) return;
+    ix->stack[0] = 0;
     for (int s = 0; s < n_seq; s++) {
         size_t L = (size_t)(seq_off[s + 1] - seq_off[s]);
-        o[s + 1] = o[s] + L * L * (size_t)H;
+        ix->stack[s + 1] = ix->stack[s] + L * L * (size_t)H;
+    }
+}
+
+static size_t att_offset(const att_index *ix, int s) {
+    if (ix->n_seq <= ATT_STACK_SEQ) return ix->stack[s];
+    size_t o = 0;
+    for (int t = 0; t < s; t++) {
+        size_t L = (size_t)(ix->seq_off[t + 1] - ix->seq_off[t]);
+        o += L * L * (size_t)ix->H;
     }
     return o;
 }
@@ -42,8 +59,8 @@ void sq_nn_attention_forward(float *out, float *att, float *att_drop, const floa
                              int H, int causal, float dropout_p, uint64_t seed) {
     const int hd = C / H;
     const float scale = 1.0f / sqrtf((float)hd);
-    size_t *aoff = att_offsets(seq_off, n_seq, H);
-    if (!aoff) abort(); /* tiny; a failure here is not recoverable mid-step */
+    att_index aix;
+    att_index_init(&aix, seq_off, n_seq, H);
     const int ntask = n_seq * H;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int task = 0; task < ntask; task++) {
@@ -54,7 +71,7 @@ void sq_nn_attention_forward(float *out, float *att, float *att_drop, const floa
         const float *qs = q + row * C + h * hd, *ks = k + row * C + h * hd,
                     *vs = v + row * C + h * hd;
         float *os = out + row * C + h * hd;
-        const size_t base = aoff[s] + (size_t)h * L * L;
+        const size_t base = att_offset(&aix, s) + (size_t)h * L * L;
         float *P = att + base;
         float *Pd = dropout_p > 0.0f ? att_drop + base : P;
         const int bs = causal ? ATT_BLOCK : L;
@@ -87,7 +104,6 @@ void sq_nn_attention_forward(float *out, float *att, float *att_drop, const floa
                         Pd + (size_t)r0 * L, L, vs, C, 0.0f, os + (size_t)r0 * C, C);
         }
     }
-    free(aoff);
 }
 
 void sq_nn_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *att,
@@ -96,8 +112,8 @@ void sq_nn_attention_backward(float *dq, float *dk, float *dv, const float *dout
                               int causal, float dropout_p, uint64_t seed, float *scratch) {
     const int hd = C / H;
     const float scale = 1.0f / sqrtf((float)hd);
-    size_t *aoff = att_offsets(seq_off, n_seq, H);
-    if (!aoff) abort();
+    att_index aix;
+    att_index_init(&aix, seq_off, n_seq, H);
     int max_len = 0;
     for (int s = 0; s < n_seq; s++)
         if (seq_off[s + 1] - seq_off[s] > max_len) max_len = seq_off[s + 1] - seq_off[s];
@@ -114,7 +130,7 @@ void sq_nn_attention_backward(float *dq, float *dk, float *dv, const float *dout
         const float *qs = q + row * C + col, *ks = k + row * C + col, *vs = v + row * C + col,
                     *dos = dout + row * C + col;
         float *dqs = dq + row * C + col, *dks = dk + row * C + col, *dvs = dv + row * C + col;
-        const size_t base = aoff[s] + (size_t)h * L * L;
+        const size_t base = att_offset(&aix, s) + (size_t)h * L * L;
         const float *P = att + base;
         const float *Pd = dropout_p > 0.0f ? att_drop + base : P;
         for (int i = 0; i < L; i++) {
@@ -152,5 +168,4 @@ void sq_nn_attention_backward(float *dq, float *dk, float *dv, const float *dout
                         qs + (size_t)r0 * C, C, 1.0f, dks, C);
         }
     }
-    free(aoff);
 }

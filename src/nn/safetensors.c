@@ -225,14 +225,19 @@ fail:
 sq_status sq_st_write(const char *path, const sq_st_entry *e, int n, const char *const *meta,
                       sq_error *err) {
     json_t *root = json_object(), *md = json_object();
+    XXH3_state_t *hs = NULL;
     if (!root || !md) goto nomem;
     size_t off = 0;
-    XXH3_state_t *hs = XXH3_createState();
+    hs = XXH3_createState();
     if (!hs) goto nomem;
     XXH3_64bits_reset(hs);
     for (int i = 0; i < n; i++) {
         json_t *t = json_object(), *sh = json_array();
-        if (!t || !sh) goto nomem;
+        if (!t || !sh) {
+            json_decref(t);
+            json_decref(sh);
+            goto nomem;
+        }
         json_object_set_new(t, "dtype", json_string(e[i].dtype));
         for (int d = 0; d < e[i].ndim; d++) json_array_append_new(sh, json_integer(e[i].shape[d]));
         json_object_set_new(t, "shape", sh);
@@ -247,6 +252,7 @@ sq_status sq_st_write(const char *path, const sq_st_entry *e, int n, const char 
     char hex[17];
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)XXH3_64bits_digest(hs));
     XXH3_freeState(hs);
+    hs = NULL;
     if (meta)
         for (const char *const *p = meta; p[0] && p[1]; p += 2)
             json_object_set_new(md, p[0], json_string(p[1]));
@@ -277,6 +283,7 @@ sq_status sq_st_write(const char *path, const sq_st_entry *e, int n, const char 
     }
     return sq_atomic_commit(&af, err);
 nomem:
+    XXH3_freeState(hs); /* NULL ok */
     json_decref(root);
     json_decref(md);
     return sq_error_set(err, SQ_ERR_NOMEM, "out of memory writing %s", path);
