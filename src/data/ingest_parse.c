@@ -171,6 +171,7 @@ static void trim(const char **p, size_t *n) {
 }
 
 static int is_null_word(const char *p, size_t n) {
+    if (n > 4) return 0; /* the common case, ids and prices, leaves here */
     return n == 0 || (n == 2 && !strncasecmp(p, "NA", 2)) ||
            (n == 4 && !strncasecmp(p, "null", 4)) || (n == 3 && !strncasecmp(p, "NaN", 3)) ||
            (n == 4 && !strncasecmp(p, "None", 4));
@@ -254,6 +255,9 @@ static void strip_zero_fraction(const char *p, size_t *n) {
 }
 
 static int lookup_behavior(const sq_ingest_state *s, const char *p, size_t n) {
+    /* exact spelling first: a log writes each word one way, so no case folding per row */
+    for (int i = 0; i < s->n_words; i++)
+        if (s->words[i].len == n && !memcmp(s->words[i].word, p, n)) return s->words[i].code;
     for (int i = 0; i < s->n_words; i++)
         if (s->words[i].len == n && !strncasecmp(s->words[i].word, p, n)) return s->words[i].code;
     return sq_behavior_from_name(p, n);

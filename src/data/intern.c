@@ -17,6 +17,7 @@ int sq_intern_init(sq_intern *t) {
         return -1;
     }
     t->offsets[0] = 0;
+    t->last_id = UINT32_MAX;
     return 0;
 }
 
@@ -47,7 +48,21 @@ static int grow_table(sq_intern *t) {
     return 0;
 }
 
+static uint32_t intern_lookup_or_add(sq_intern *t, const char *s, size_t len);
+
+/* Rows of one user usually come together (per-user exports, sessions), so the previous
+ * answer is checked first: a length compare and a short memcmp instead of a hash. */
 uint32_t sq_intern_get(sq_intern *t, const char *s, size_t len) {
+    uint32_t last = t->last_id;
+    if (last != UINT32_MAX && t->offsets[last + 1] - t->offsets[last] == len &&
+        memcmp(t->bytes + t->offsets[last], s, len) == 0)
+        return last;
+    uint32_t id = intern_lookup_or_add(t, s, len);
+    t->last_id = id;
+    return id;
+}
+
+static uint32_t intern_lookup_or_add(sq_intern *t, const char *s, size_t len) {
     uint64_t h = XXH3_64bits(s, len);
     uint64_t tag = h >> 32;
     uint64_t mask = t->table_cap - 1;

@@ -16,6 +16,7 @@ typedef struct sq_intern {
     uint32_t n, offsets_cap;
     uint64_t *table; /* (hash tag << 32) | (id + 1); 0 = empty */
     uint64_t table_cap;
+    uint32_t last_id; /* id returned last (UINT32_MAX: none): logs often repeat a user */
 } sq_intern;
 
 int sq_intern_init(sq_intern *t); /* 0 ok, -1 out of memory */
