@@ -3,7 +3,7 @@
 #   scripts/install-deps.sh          build + run
 #   scripts/install-deps.sh --test   also what the tests use (python3 + python3-yaml for JSON
 #                                    and OpenAPI checks, curl for the serve test,
-#                                    chromium for the report's browser test)
+#                                    chromium + a font for the report's browser test)
 # Root on our machines; elsewhere it uses sudo.
 set -euo pipefail
 SUDO=""
@@ -12,7 +12,7 @@ pkgs=(build-essential cmake pkg-config zstd
       libzstd-dev zlib1g-dev libxxhash-dev libjansson-dev libopenblas-dev
       libmicrohttpd-dev liblmdb-dev)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(libcmocka-dev python3 python3-yaml chromium curl)
+  pkgs+=(libcmocka-dev python3 python3-yaml chromium fonts-dejavu-core curl)
 else
   pkgs+=(libcmocka-dev)   # CMake configures the test targets in every build
 fi
