@@ -9,7 +9,7 @@
  *           while requests still hold the old one (sq_engine_*); concurrent scoring
  *           requests are combined into one batch.
  *   server  libmicrohttpd with a thread pool, routes, auth, limits, metrics (sq_serve_run).
- * The HTTP API is specified in docs/openapi.yaml and described in docs/serve.md. */
+ * The HTTP API is specified in docs/openapi.yaml. */
 #ifndef SHOPSEQ_SERVE_H
 #define SHOPSEQ_SERVE_H
 

@@ -1,4 +1,4 @@
-/* shopseq serve: the online service (HTTP JSON API; see docs/serve.md). */
+/* shopseq serve: the online service (HTTP JSON API; see docs/openapi.yaml). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@ static const char usage_text[] =
     "\n"
     "HTTP/1.1 JSON service: POST /v1/events, GET /v1/users/{id}/recommendations,\n"
     "POST /v1/predict, GET /v1/users/{id}/explain, GET /v1/users/{id}/history,\n"
-    "POST /v1/admin/reload, GET /healthz, GET /metrics (see docs/serve.md, docs/openapi.yaml).\n"
+    "POST /v1/admin/reload, GET /healthz, GET /metrics (see docs/openapi.yaml).\n"
     "Events are kept per user in an LMDB store under --state and acknowledged only once\n"
     "durable. SIGHUP (or POST /v1/admin/reload) reloads MODEL and DATA without dropping\n"
     "requests; SIGTERM stops gracefully.\n"

@@ -112,10 +112,10 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, conn_req *r, sq__resp
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *c, conn_req *r, int status,
-                                  const char *code, const char *msg) {
+                                  const char *code, const char *msg, const char *allow) {
     sq__response resp = {0};
     sq__error_response(&resp, status, code, msg);
-    return send_resp(c, r, &resp, NULL);
+    return send_resp(c, r, &resp, allow);
 }
 
 static int is_write(int route) { return route == SQ__R_EVENTS || route == SQ__R_RELOAD; }
@@ -134,20 +134,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         atomic_fetch_add(&s->in_flight, 1);
         const char *allowed;
         r->route = sq__route_match(method, url, &r->user, &r->user_len, &allowed);
-        if (allowed) return send_error(c, r, 405, "method_not_allowed", "method not allowed on this route");
-        if (r->route == SQ__R_OTHER) return send_error(c, r, 404, "not_found", "no such route (see docs/openapi.yaml)");
+        if (allowed) return send_error(c, r, 405, "method_not_allowed", "method not allowed on this route", allowed);
+        if (r->route == SQ__R_OTHER) return send_error(c, r, 404, "not_found", "no such route (see docs/openapi.yaml)", NULL);
         if (r->user) {
             json_t *j = json_stringn(r->user, r->user_len);
             json_decref(j);
             if (!j || r->user_len > s->cfg.limits.max_id_len || memchr(r->user, 0, r->user_len))
-                return send_error(c, r, 400, "invalid_parameter", "user id: must be 1..256 bytes of UTF-8");
+                return send_error(c, r, 400, "invalid_parameter", "user id: must be 1..256 bytes of UTF-8", NULL);
         }
         if (is_write(r->route) &&
             !sq__auth_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"), s->cfg.token))
-            return send_error(c, r, 401, "unauthorized", "a valid 'Authorization: Bearer <token>' header is required");
+            return send_error(c, r, 401, "unauthorized", "a valid 'Authorization: Bearer <token>' header is required", NULL);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > s->cfg.limits.max_body)
-            return send_error(c, r, 413, "body_too_large", "request body larger than the limit");
+            return send_error(c, r, 413, "body_too_large", "request body larger than the limit", NULL);
         return MHD_YES;
     }
     if (r->responded) {
