@@ -228,4 +228,36 @@ typedef struct sq_pred_multi_metrics {
 void sq_pred_multi_eval(const float *probs, const int32_t *y, size_t n, int k,
                         sq_pred_multi_metrics *m);
 
+/* ---- the whole protocol in two calls (pipeline.c) ----
+ * sq_pred_prepare builds the training examples at cut - h (labels in [cut - h, cut)),
+ * splits them by user into fit and valid (valid_share), builds the target examples at
+ * cut (labelled: evaluation; unlabelled: scoring), and standardises all three with the
+ * fit part's means and stds. */
+typedef struct sq_pred_data {
+    int64_t train_cut_ms, cut_ms;
+    sq_pred_examples fit, valid, target;
+    sq_pred_norm norm;
+} sq_pred_data;
+
+sq_status sq_pred_prepare(const sq_dataset *ds, const sq_pred_config *cfg, int64_t cut_ms,
+                          int target_labels, double valid_share, sq_pred_data *d,
+                          sq_error *err);
+void sq_pred_data_free(sq_pred_data *d);
+
+typedef struct sq_pred_result {
+    char label[96];
+    double fit_seconds;
+    /* binary tasks: the threshold maximises F1 on valid; both parts are measured with it */
+    double threshold;
+    sq_pred_binary_metrics valid, target;
+    /* next-behavior */
+    sq_pred_multi_metrics valid_multi, target_multi;
+} sq_pred_result;
+
+/* Fits s on d->fit (d->valid for its early stopping), chooses the threshold on d->valid,
+ * predicts d->target into probs ((target.n, outputs); may be NULL) and, when the target
+ * is labelled, measures it. */
+sq_status sq_pred_run(sq_pred_scorer *s, const sq_pred_data *d, float *probs,
+                      sq_pred_result *r, sq_error *err);
+
 #endif
