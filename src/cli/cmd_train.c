@@ -195,12 +195,14 @@ int sq_cmd_train(int argc, char **argv) {
                 m->params.total, sq_nn_threads());
     sq_train_result r;
     st = sq_train(m, &ds, &to, &r, &err);
-    if (st == SQ_OK && !quiet)
-        fprintf(stderr,
-                "done: %d epochs, %.2f s/epoch, %.0f events/s, best validation NDCG@10 %.4f "
-                "(epoch %d) -> %s\n",
-                r.epochs_run, r.seconds_per_epoch, r.events_per_second, r.best_ndcg10,
-                r.best_epoch, out);
+    if (st == SQ_OK && !quiet) {
+        char best[96] = "no validation";
+        if (r.best_epoch > 0)
+            snprintf(best, sizeof best, "best validation NDCG@10 %.4f (epoch %d)", r.best_ndcg10,
+                     r.best_epoch);
+        fprintf(stderr, "done: %d epochs, %.2f s/epoch, %.0f events/s, %s -> %s\n",
+                r.epochs_run, r.seconds_per_epoch, r.events_per_second, best, out);
+    }
     sq_model_free(m);
     sq_dataset_close(&ds);
     return st == SQ_OK ? SQ_EXIT_OK : sq_cli_fail("train", &err);

@@ -10,6 +10,9 @@ a 20-step AdamW loss trajectory).  CI has no PyTorch: the outputs are committed 
     /usr/bin/python3 tests/reference/sasrec_twin.py fixtures   # rewrites tests/fixtures/sasrec/
     /usr/bin/python3 tests/reference/sasrec_twin.py check FILE.safetensors DATA_DIR
         (loads a checkpoint written by `shopseq train` into the twin; see --help)
+    /usr/bin/python3 tests/reference/sasrec_twin.py scores FILE.safetensors OUT.json ITEM...
+        (the same, writing every item's score after the dense-id sequence ITEM... to OUT.json;
+        tests/unit/test_checkpoint_twin.c compares them with shopseq's scores of that file)
 
 Semantics mirrored from SASRec.pytorch / the official TF code:
   x = dropout(E[item]*sqrt(C) + P[pos] (+ B[behaviour]))
@@ -193,6 +196,25 @@ def main():
         make_case("bce", "bce", False, 1, 1)
         make_case("ce_behavior", "ce", True, 1, 2)
         make_case("sampled", "sampled", False, 3, 3)
+        return
+    if len(sys.argv) >= 5 and sys.argv[1] == "scores":
+        t, meta = st_read(sys.argv[2])
+        model = SASRecTwin(int(meta["n_items"]), int(meta["dim"]), int(meta["blocks"]),
+                           int(meta["heads"]), int(meta["maxlen"]), int(meta["use_behavior"]),
+                           float(meta["ln_eps"])).double()
+        sd = {k: torch.from_numpy(v.astype(np.float64)) for k, v in t.items() if not k.startswith("optim.")}
+        model.load_state_dict(sd, strict=True)
+        model.eval()
+        seq = [int(x) for x in sys.argv[4:]]
+        L, ml = len(seq), int(meta["maxlen"])
+        with torch.no_grad():
+            h = model.encode([0, L], torch.tensor(seq), torch.arange(ml - L, ml),
+                             torch.zeros(L, dtype=torch.long))
+            sc = (h[-1] @ model.item_emb.weight.T).tolist()
+        with open(sys.argv[3], "w") as f:
+            json.dump({"checkpoint": os.path.basename(sys.argv[2]), "sequence": seq,
+                       "tensors_loaded": len(sd), "scores": sc}, f)
+        print("wrote", sys.argv[3], "with", len(sc), "scores")
         return
     if len(sys.argv) >= 3 and sys.argv[1] == "check":
         # load a checkpoint written by `shopseq train` into the twin (strict: every name and
