@@ -100,7 +100,8 @@ int sq__route_match(const char *method, const char *url, const char **user, size
 
 /* ---- helpers ---- */
 static int parse_int(const char *s, long lo, long hi, long *out) {
-    if (!s || !*s) return -1;
+    /* digits only (strtol alone would take leading blanks and '+') */
+    if (!s || !((*s >= '0' && *s <= '9') || (*s == '-' && s[1] >= '0' && s[1] <= '9'))) return -1;
     char *end;
     long v = strtol(s, &end, 10);
     if (*end || v < lo || v > hi) return -1;
@@ -331,13 +332,15 @@ static void h_predict(sq__server *s, const sq__request *rq, sq__response *resp) 
     }
     int want[N_TASKS] = {0};
     const char *bad = NULL;
+    char kmsg[64];
+    snprintf(kmsg, sizeof kmsg, "k: must be an integer in 1..%d", s->cfg.limits.max_k);
     if (!json_is_object(doc)) bad = "body: must be a JSON object";
     else if (!user) bad = "user: required";
     else if (!u || ulen == 0 || ulen > s->cfg.limits.max_id_len || memchr(u, 0, ulen))
         bad = "user: must be a non-empty string or an integer";
     else if (jk && (!json_is_integer(jk) || json_integer_value(jk) < 1 ||
                     json_integer_value(jk) > s->cfg.limits.max_k))
-        bad = "k: must be an integer in 1..max_k";
+        bad = kmsg;
     else if (jx && !json_is_boolean(jx)) bad = "exclude_seen: must be a boolean";
     else if (jt && (!json_is_array(jt) || json_array_size(jt) == 0 || json_array_size(jt) > 16))
         bad = "tasks: must be a non-empty array of task names";

@@ -112,10 +112,51 @@ expect 400 POST /v1/events -H "$TOK" --data-binary @"$T/many"; is_error_json too
 LONG=$(head -c 400 /dev/zero | tr '\0' 'u')
 expect 400 POST /v1/events -H "$TOK" -d "{\"user\":\"$LONG\",\"item\":\"b\"}"; is_error_json too_long; alive
 
+# ---- hostile input: a 4xx each time, the server goes on ----
+# request line / headers beyond the 64 KiB connection buffer: the HTTP layer's 414/431
+AS=$(head -c 100000 /dev/zero | tr '\0' a)
+got=$(req "$T/body" GET "/v1/users/$AS/recommendations") || true
+[ "$got" = 414 ] || fail "very long URL -> $got, expected 414"; alive
+HDRS=(); for i in $(seq 1 3000); do HDRS+=(-H "X-Filler-$i: v"); done
+got=$(req "$T/body" GET /healthz "${HDRS[@]}") || true
+[ "$got" = 431 ] || fail "3000 headers -> $got, expected 431"; alive
+# ids that are not UTF-8, or carry NUL, in the path and in bodies
+expect 400 GET "/v1/users/%C3%28/recommendations"; is_error_json invalid_parameter; alive
+expect 400 GET "/v1/users/%FF/history"; alive
+printf '{"user":"\xc3\x28","item":"x"}' > "$T/bad"
+expect 400 POST /v1/events -H "$TOK" --data-binary @"$T/bad"; is_error_json malformed_json; alive
+expect 400 POST /v1/events -H "$TOK" -d '{"user":"a\u0000b","item":"x"}'; is_error_json malformed_json; alive
+printf '{"user":"\xff"}' > "$T/bad"
+expect 400 POST /v1/predict --data-binary @"$T/bad"; is_error_json malformed_json; alive
+# numbers: negative / huge / non-integer k and n, NaN and overflowing prices and times
+for q in k=-1 k=0 k=1001 k=99999999999999999999999 k=1e3 k=%205 k=+5 k= ; do
+  expect 400 GET "/v1/users/newbie/recommendations?$q"; is_error_json invalid_parameter
+done
+expect 400 GET "/v1/users/newbie/explain?n=-5"; alive
+expect 400 POST /v1/predict -d '{"user":"newbie","k":-3}'; is_error_json invalid_field
+expect 400 POST /v1/predict -d '{"user":"newbie","k":1e30}'; is_error_json invalid_field
+expect 400 POST /v1/events -H "$TOK" -d '{"user":"a","item":"x","price":NaN}'; is_error_json malformed_json
+expect 400 POST /v1/events -H "$TOK" -d '{"user":"a","item":"x","price":1e999}'; is_error_json malformed_json
+expect 400 POST /v1/events -H "$TOK" -d '{"user":"a","item":"x","price":-1}'; is_error_json invalid_field
+expect 400 POST /v1/events -H "$TOK" -d '{"user":"a","item":"x","time":1e300}'; is_error_json invalid_field
+expect 400 POST /v1/events -H "$TOK" -d '{"user":1.5,"item":"x"}'; is_error_json invalid_field
+expect 400 POST /v1/events -H "$TOK" -d '{"user":"a","user":"b","item":"x"}'; is_error_json malformed_json
+# nesting beyond the parser's depth, inside the body cap
+python3 -c "print('[' * 30000 + ']' * 30000)" > "$T/deep"
+expect 400 POST /v1/events -H "$TOK" --data-binary @"$T/deep"; is_error_json malformed_json
+# 17 fields in one event, a Content-Length that overflows
+expect 400 POST /v1/events -H "$TOK" -d '{"user":"a","item":"x","a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11,"l":12,"m":13,"n":14,"o":15}'
+is_error_json too_many_fields
+got=$(req "$T/body" POST /v1/events -H "$TOK" -H "Content-Length: 99999999999999999999" -d '{}') || true
+[ "$got" = 413 ] || fail "overflowing Content-Length -> $got, expected 413"; alive
+expect 400 POST /v1/events -H "$TOK"; is_error_json malformed_json; alive
+expect 405 FOO /healthz; alive
+
 # ---- routing ----
 expect 404 GET /nope; is_error_json not_found; alive
 expect 404 GET /v1/users/x/nothing; alive
 expect 405 GET /v1/events; is_error_json method_not_allowed; alive
+curl -s -m 10 -o /dev/null -D - "$U/v1/events" | grep -qi "^Allow: POST" || fail "405 without an Allow header"
 expect 405 DELETE /healthz; alive
 
 # ---- recommendations ----
