@@ -54,6 +54,11 @@ static sq_status trimmed_span(const sq_dataset *ds, int64_t *lo, int64_t *hi, sq
     uint64_t drop = n / 1000;
     *lo = t[drop];
     *hi = t[n - 1 - drop];
+    /* the trim is for strays: when the extremes sit close to the bulk (within 5% of the
+     * span) they are the data's real edges, and trimming would cut a busy last hour */
+    int64_t near = (*hi - *lo) / 20;
+    if (t[0] >= *lo - near) *lo = t[0];
+    if (t[n - 1] <= *hi + near) *hi = t[n - 1];
     free(t);
     return SQ_OK;
 }
