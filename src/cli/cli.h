@@ -23,6 +23,7 @@ int sq_cmd_recommend(int argc, char **argv);
 int sq_cmd_analyze(int argc, char **argv);
 int sq_cmd_compare(int argc, char **argv);
 int sq_cmd_serve(int argc, char **argv);
+int sq_cmd_predict(int argc, char **argv);
 
 /* Prints "shopseq CMD: message" and returns SQ_EXIT_FAIL. */
 int sq_cli_fail(const char *cmd, const sq_error *err);

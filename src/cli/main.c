@@ -19,6 +19,7 @@ static const command commands[] = {
     {"eval", sq_cmd_eval, "HR/NDCG/MRR@K of a model, leave-one-out, full-catalogue ranking"},
     {"recommend", sq_cmd_recommend, "top-K next items for one user or all users"},
     {"compare", sq_cmd_compare, "train several models on one split, one comparison table"},
+    {"predict", sq_cmd_predict, "purchase / churn / next-behaviour / item scores at a time cut; --evaluate"},
     {"serve", sq_cmd_serve, "online service: events in, recommendations out (HTTP JSON)"},
     {"analyze", sq_cmd_analyze, "funnel, retention, activity, top items, RFM -> JSON, CSV, HTML report"},
 };
