@@ -68,6 +68,8 @@ static void item_stats_free(item_stats *s) {
     free(s->c.events);
     free(s->c.buys);
     free(s->c.recent);
+    free(s->c.category);
+    free(s->c.category_time);
     free(s->cum);
     free(s->top);
 }
@@ -79,9 +81,17 @@ static int item_stats_build(item_stats *s, const sq_dataset *ds, int64_t cut, in
     s->c.events = calloc(ni, sizeof(uint32_t));
     s->c.buys = calloc(ni, sizeof(uint32_t));
     s->c.recent = calloc(ni, sizeof(uint32_t));
+    s->c.category = malloc(ni * sizeof(uint32_t));
+    s->c.category_time = malloc(ni * sizeof(int64_t));
     s->cum = calloc(ni + 1, sizeof(uint64_t));
     s->top = calloc((size_t)(n_top > 0 ? n_top : 1), sizeof(uint32_t));
-    if (!s->c.events || !s->c.buys || !s->c.recent || !s->cum || !s->top) return -1;
+    if (!s->c.events || !s->c.buys || !s->c.recent || !s->c.category || !s->c.category_time ||
+        !s->cum || !s->top)
+        return -1;
+    for (size_t it = 0; it < ni; it++) {
+        s->c.category[it] = SQ_NONE;
+        s->c.category_time[it] = INT64_MIN;
+    }
     for (uint64_t i = 0; i < ds->n_events; i++) {
         int64_t t = ds->time_ms[i];
         if (t >= cut) continue;
@@ -89,6 +99,10 @@ static int item_stats_build(item_stats *s, const sq_dataset *ds, int64_t cut, in
         s->c.events[it]++;
         s->c.buys[it] += ds->behavior[i] == SQ_BEHAVIOR_BUY;
         s->c.recent[it] += t >= cut - h;
+        if (ds->category[i] != SQ_NONE && t >= s->c.category_time[it]) {
+            s->c.category[it] = ds->category[i];
+            s->c.category_time[it] = t;
+        }
     }
     for (uint32_t it = 0; it < ds->n_items; it++) {
         s->cum[it + 1] = s->cum[it] + s->c.events[it];

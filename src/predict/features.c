@@ -131,7 +131,7 @@ void sq__pred_item_features(const sq_dataset *ds, const sq__pred_items *it, uint
     r[SQ__F_ITEM_LOG_POP] = lg(it->events[item]);
     r[SQ__F_ITEM_LOG_BUYS] = lg(it->buys[item]);
     r[SQ__F_ITEM_LOG_POP_RECENT] = lg(it->recent[item]);
-    uint32_t cat = ds->item_category[item];
+    uint32_t cat = it->category[item];
     uint64_t ui = 0, ui_buy = 0, uc = 0;
     int64_t ui_last = INT64_MIN;
     for (uint64_t i = b; i < p; i++) {

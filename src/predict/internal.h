@@ -61,6 +61,11 @@ extern const char *const sq__pred_feature_names[SQ__PRED_N_ALL_FEATURES];
 /* Per-item counts over events with time < cut (item task). */
 typedef struct sq__pred_items {
     uint32_t *events, *buys, *recent; /* (n_items) */
+    /* (n_items) category of the item's latest event before the cut, SQ_NONE if it has
+     * none: the dataset's item_category is "last seen" over all events, a later one
+     * included, so it must not be read */
+    uint32_t *category;
+    int64_t *category_time;
 } sq__pred_items;
 
 /* Writes SQ__PRED_N_USER_FEATURES values for user events [b, p) at cut. */
