@@ -49,6 +49,9 @@ typedef struct sq_pred_config {
     int item_candidates; /* item task, scoring (no labels): candidates per user (20: the
                             user's most recent distinct items, then popular items) */
     uint64_t seed;       /* negative sampling, fit/validation split (42) */
+    int train_cuts;      /* sq_pred_prepare: training examples from the cuts C - h,
+                            C - 2h, ..., C - train_cuts*h (labels all before C), stacked;
+                            0 = 1; default 4. More cuts, more examples. */
 } sq_pred_config;
 
 void sq_pred_config_default(sq_pred_config *c);
@@ -230,6 +233,7 @@ void sq_pred_multi_eval(const float *probs, const int32_t *y, size_t n, int k,
 
 /* ---- the whole protocol in two calls (pipeline.c) ----
  * sq_pred_prepare builds the training examples at cut - h (labels in [cut - h, cut)),
+ * and at cut - 2h, ... when cfg->train_cuts > 1,
  * splits them by user into fit and valid (valid_share), builds the target examples at
  * cut (labelled: evaluation; unlabelled: scoring), and standardises all three with the
  * fit part's means and stds. */

@@ -20,7 +20,8 @@ static const char usage_text[] =
     "Scores every user at a time cut T from events before T only: the probability of a\n"
     "purchase in [T, T+h), of churn (an active user with no event in [T, T+h)), of each\n"
     "behaviour for the next event, or of interacting with candidate items. The scorer learns\n"
-    "from the same task one horizon earlier (features before T-h, labels in [T-h, T)).\n"
+    "from the same task one horizon earlier (features before T-h, labels in [T-h, T)), and\n"
+    "at the cuts before that (--train-cuts): no label at or after T is ever seen.\n"
     "Definitions: docs/predict.md.\n"
     "\n"
     "Without --evaluate, T defaults to the end of the data (scores for the future) and the\n"
@@ -42,6 +43,7 @@ static const char usage_text[] =
     "  --class-weight W    none (default: calibrated probabilities) or balanced\n"
     "  --l2 X              logistic regression L2 strength (0.001)\n"
     "  --valid-share X     share of training users held out for the threshold (0.2)\n"
+    "  --train-cuts N      training examples from the N cuts T-h, T-2h, ... stacked (4)\n"
     "  --evaluate          measure instead of writing scores\n"
     "  --format F          csv (default) or json (JSON Lines) for the scores\n"
     "  --out FILE          scores to FILE (written atomically) instead of stdout\n"
@@ -64,7 +66,7 @@ static const char usage_text[] =
 enum {
     O_TASK = 256, O_HORIZON, O_CUT, O_CATEGORY, O_ACTIVE, O_LOOKBACK, O_NEG, O_CW, O_L2,
     O_VSHARE, O_EVAL, O_FORMAT, O_OUT, O_JSON, O_MODEL, O_FINETUNE, O_SCRATCH, O_EPOCHS,
-    O_LR, O_HIDDEN, O_SEED, O_THREADS
+    O_LR, O_HIDDEN, O_SEED, O_THREADS, O_TRAIN_CUTS
 };
 
 /* "24h", "3d", "90m", "1w", "3600s", "3600": a positive duration in ms; 0 if malformed. */
@@ -250,7 +252,7 @@ int sq_cmd_predict(int argc, char **argv) {
         {"model", required_argument, 0, O_MODEL}, {"finetune", required_argument, 0, O_FINETUNE},
         {"scratch", required_argument, 0, O_SCRATCH}, {"epochs", required_argument, 0, O_EPOCHS},
         {"lr", required_argument, 0, O_LR}, {"hidden", required_argument, 0, O_HIDDEN},
-        {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
+        {"train-cuts", required_argument, 0, O_TRAIN_CUTS}, {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *cmd = "predict";
     sq_pred_config cfg;
@@ -336,6 +338,11 @@ int sq_cmd_predict(int argc, char **argv) {
             if (sq_cli_parse_u64(optarg, &u) || u < 1 || u > 65536)
                 return sq_cli_usage(cmd, "bad --hidden '%s'", optarg);
             so.hidden = (int)u;
+            break;
+        case O_TRAIN_CUTS:
+            if (sq_cli_parse_u64(optarg, &u) || u < 1 || u > 1000)
+                return sq_cli_usage(cmd, "--train-cuts needs 1..1000, got '%s'", optarg);
+            cfg.train_cuts = (int)u;
             break;
         case O_SEED:
             if (sq_cli_parse_u64(optarg, &u)) return sq_cli_usage(cmd, "bad --seed '%s'", optarg);
@@ -485,6 +492,7 @@ int sq_cmd_predict(int argc, char **argv) {
         json_object_set_new(doc, "cut", json_string(tbuf));
         json_object_set_new(doc, "cut_ms", json_integer(pd.cut_ms));
         json_object_set_new(doc, "train_cut", json_string(tbuf2));
+        json_object_set_new(doc, "train_cuts", json_integer(cfg.train_cuts > 1 ? cfg.train_cuts : 1));
         json_object_set_new(doc, "data_end", json_string(ebuf));
         json_object_set_new(doc, "category", category ? json_string(category) : json_null());
         if (task == SQ_PRED_CHURN) {
@@ -526,8 +534,9 @@ int sq_cmd_predict(int argc, char **argv) {
 
     printf("task %s, horizon %s: features before %s, labels in [%s, +%s)\n",
            sq_pred_task_name(task), hbuf, tbuf, tbuf, hbuf);
-    printf("trained at %s (labels in [%s, %s)), threshold chosen on %.0f%% of those users\n",
-           tbuf2, tbuf2, tbuf, 100 * valid_share);
+    printf("trained at %s (labels in [%s, %s))", tbuf2, tbuf2, tbuf);
+    if (cfg.train_cuts > 1) printf(" and %d earlier cuts, one horizon apart", cfg.train_cuts - 1);
+    printf(";\nthreshold chosen on %.0f%% of the training users, held out\n", 100 * valid_share);
     const sq_pred_examples *sets[3] = {&pd.fit, &pd.valid, &pd.target};
     const char *set_names[3] = {"fit", "valid", "test"};
     for (int i = 0; i < 3; i++) {

@@ -75,6 +75,9 @@ void sq__pred_user_features(const sq_dataset *ds, const sq_pred_config *cfg, uin
 void sq__pred_item_features(const sq_dataset *ds, const sq__pred_items *it, uint64_t b,
                             uint64_t p, uint32_t item, int64_t cut_ms, float *row);
 
+/* Appends src's rows to dst (same task and features); 0, or -1 without memory. */
+int sq__pred_append(sq_pred_examples *dst, const sq_pred_examples *src);
+
 /* First index in [b, e) whose time is >= t (events of one user are time-sorted). */
 uint64_t sq__pred_lower_bound(const sq_dataset *ds, uint64_t b, uint64_t e, int64_t t);
 

@@ -17,7 +17,16 @@ sq_status sq_pred_prepare(const sq_dataset *ds, const sq_pred_config *cfg, int64
     sq_pred_examples all;
     sq_status st = sq_pred_build(ds, cfg, d->train_cut_ms, 1, &all, err);
     if (st != SQ_OK) return st;
-    st = sq_pred_split(&all, valid_share, cfg->seed, &d->fit, &d->valid, err);
+    /* earlier cuts stack more examples; the split below is by user, so a user's rows at
+     * every cut land on the same side */
+    for (int k = 2; k <= cfg->train_cuts && st == SQ_OK; k++) {
+        sq_pred_examples more;
+        st = sq_pred_build(ds, cfg, cut_ms - k * cfg->horizon_ms, 1, &more, err);
+        if (st == SQ_OK && sq__pred_append(&all, &more) != 0)
+            st = sq_error_set(err, SQ_ERR_NOMEM, "stacking training cuts");
+        sq_pred_examples_free(&more);
+    }
+    if (st == SQ_OK) st = sq_pred_split(&all, valid_share, cfg->seed, &d->fit, &d->valid, err);
     sq_pred_examples_free(&all);
     if (st == SQ_OK) st = sq_pred_build(ds, cfg, cut_ms, target_labels, &d->target, err);
     if (st == SQ_OK && d->fit.n == 0)

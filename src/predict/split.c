@@ -104,3 +104,27 @@ void sq_pred_norm_free(sq_pred_norm *nm) {
     free(nm->std);
     nm->mean = nm->std = NULL;
 }
+
+int sq__pred_append(sq_pred_examples *dst, const sq_pred_examples *src) {
+    size_t n = dst->n + src->n, f = (size_t)dst->n_features;
+    if (!n) return 0;
+#define APPEND(field, width)                                                        \
+    do {                                                                            \
+        void *p_ = realloc(dst->field, n * (width) * sizeof *dst->field);           \
+        if (!p_) return -1;                                                         \
+        dst->field = p_;                                                            \
+        if (src->n)                                                                 \
+            memcpy(dst->field + dst->n * (width), src->field,                       \
+                   src->n * (width) * sizeof *dst->field);                          \
+    } while (0)
+    APPEND(user, 1);
+    APPEND(item, 1);
+    APPEND(cut_ms, 1);
+    APPEND(label, 1);
+    APPEND(seq_begin, 1);
+    APPEND(seq_end, 1);
+    APPEND(x, f);
+#undef APPEND
+    dst->n = n;
+    return 0;
+}

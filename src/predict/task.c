@@ -28,6 +28,7 @@ void sq_pred_config_default(sq_pred_config *c) {
     c->item_max_pos = 20;
     c->item_candidates = 20;
     c->seed = 42;
+    c->train_cuts = 4;
 }
 
 static int cmp_i64(const void *a, const void *b) {
