@@ -51,8 +51,11 @@ typedef struct sq_pred_config {
     uint64_t seed;       /* negative sampling, fit/validation split (42) */
     int train_cuts;      /* sq_pred_prepare: training examples from the cuts C - h,
                             C - 2h, ..., C - train_cuts*h (labels all before C), stacked;
-                            0 = 1; default 4. More cuts, more examples. */
+                            0 = 1; default 4. More cuts, more examples; stacking stops
+                            once SQ_PRED_STACK_ENOUGH examples are reached. */
 } sq_pred_config;
+
+enum { SQ_PRED_STACK_ENOUGH = 200000 };
 
 void sq_pred_config_default(sq_pred_config *c);
 

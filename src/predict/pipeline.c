@@ -19,7 +19,7 @@ sq_status sq_pred_prepare(const sq_dataset *ds, const sq_pred_config *cfg, int64
     if (st != SQ_OK) return st;
     /* earlier cuts stack more examples; the split below is by user, so a user's rows at
      * every cut land on the same side */
-    for (int k = 2; k <= cfg->train_cuts && st == SQ_OK; k++) {
+    for (int k = 2; k <= cfg->train_cuts && st == SQ_OK && all.n < SQ_PRED_STACK_ENOUGH; k++) {
         sq_pred_examples more;
         st = sq_pred_build(ds, cfg, cut_ms - k * cfg->horizon_ms, 1, &more, err);
         if (st == SQ_OK && sq__pred_append(&all, &more) != 0)
