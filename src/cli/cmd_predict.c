@@ -174,8 +174,14 @@ static json_t *set_json(const sq_pred_examples *ex) {
                                 json_integer((json_int_t)cnt[k]));
         json_object_set_new(o, "classes", c);
     }
+    /* distinct users: with stacked training cuts a user has a row at each cut */
     uint64_t users = 0;
-    for (size_t i = 0; i < ex->n; i++) users += i == 0 || ex->user[i] != ex->user[i - 1];
+    uint8_t *seen = calloc(ex->ds && ex->ds->n_users ? ex->ds->n_users : 1, 1);
+    for (size_t i = 0; seen && i < ex->n; i++) {
+        users += !seen[ex->user[i]];
+        seen[ex->user[i]] = 1;
+    }
+    free(seen);
     json_object_set_new(o, "users", json_integer((json_int_t)users));
     return o;
 }
