@@ -1,0 +1,417 @@
+/* Model comparison (include/shopseq/compare.h): one child process per model, the results
+ * back through a pipe, and the one JSON format shared by `compare`, `run` and the report. */
+#include "shopseq/compare.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/fileio.h"
+#include "shopseq/model.h"
+
+void sq_compare_opts_init(sq_compare_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->epochs = 20;
+    o->patience = 3;
+    o->loss = -1;
+    o->dropout = -1.0;
+    o->lr = 1e-3f;
+    o->seed = 42;
+}
+
+int sq_compare_is_baseline(const char *m) {
+    return !strcmp(m, "pop") || !strcmp(m, "markov") || !strcmp(m, "itemknn");
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Runs in the child: train, evaluate, coverage. */
+static void run_one(const char *name, const sq_dataset *ds, const sq_compare_opts *st,
+                    int eval_every, sq_compare_row *r) {
+    sq_error err = {0};
+    sq_model_config cfg;
+    sq_model_config_default(&cfg);
+    cfg.n_items = (int)ds->n_items;
+    cfg.seed = st->seed;
+    if (sq_model_config_preset(&cfg, name, &err) != SQ_OK) goto fail;
+    int counting = sq_compare_is_baseline(name);
+    if (st->maxlen > 0 && !counting) cfg.maxlen = st->maxlen;
+    if (st->batch > 0) cfg.batch = st->batch;
+    if (!counting) {
+        if (st->dim > 0) cfg.dim = st->dim;
+        /* the loss override where the model has that loss */
+        int is_bert = !strcmp(name, "bert4rec"), is_sas = !strcmp(name, "sasrec");
+        int take = st->loss == SQ_LOSS_CE || (st->loss == SQ_LOSS_SHARED && !is_sas) ||
+                   ((st->loss == SQ_LOSS_BCE || st->loss == SQ_LOSS_SAMPLED) && !is_bert);
+        if (take) cfg.loss = (sq_loss_kind)st->loss;
+        /* negatives go with the overridden loss (a model keeping its own keeps its own) */
+        if (st->negatives > 0 && (take || st->loss < 0)) cfg.negatives = st->negatives;
+        if (st->dropout >= 0) cfg.dropout = (float)st->dropout;
+        cfg.use_behavior = st->behavior;
+    }
+    sq_model *m;
+    if (sq_model_create(&m, &cfg, &err) != SQ_OK) goto fail;
+    r->params = m->params.total;
+    sq_train_opts to = {.epochs = counting ? 1 : st->epochs, .lr = st->lr,
+                        .eval_every = counting ? 0 : eval_every, .patience = st->patience,
+                        .eval_users = st->eval_users,
+                        .log = st->log_training ? st->log : NULL, .progress = 0,
+                        .max_seconds = st->max_seconds, .all_events = st->test != NULL};
+    if (st->test) to.eval_every = 0;
+    sq_train_result tr;
+    double t0 = now_s();
+    if (sq_train(m, ds, &to, &tr, &err) != SQ_OK) {
+        sq_model_free(m);
+        goto fail;
+    }
+    r->train_s = tr.seconds_per_epoch * tr.epochs_run;
+    if (r->train_s <= 0) r->train_s = now_s() - t0;
+    r->events_per_s = tr.events_per_second;
+    r->epochs_run = tr.epochs_run;
+    r->best_epoch = tr.best_epoch;
+    sq_eval_opts eo = {.split = SQ_SPLIT_TEST, .protocol = SQ_PROTOCOL_FULL, .mask_history = 1,
+                       .max_users = st->test_users};
+    if ((st->test ? sq_evaluate_next(m, ds, st->test, st->test_users, &r->ev, &err)
+                  : sq_evaluate(m, ds, &eo, &r->ev, &err)) != SQ_OK) {
+        sq_model_free(m);
+        goto fail;
+    }
+    /* coverage: distinct items in the top-10 lists of the users' next recommendation */
+    uint32_t nu = st->test_users && st->test_users < ds->n_users ? st->test_users : ds->n_users;
+    uint32_t *users = malloc((size_t)(nu ? nu : 1) * sizeof *users);
+    uint32_t *items = malloc((size_t)(nu ? nu : 1) * 10 * sizeof *items);
+    float *sc = malloc((size_t)(nu ? nu : 1) * 10 * sizeof *sc);
+    unsigned char *seen = calloc(ds->n_items ? ds->n_items : 1, 1);
+    if (users && items && sc && seen) {
+        for (uint32_t u = 0; u < nu; u++) users[u] = u;
+        int k = ds->n_items < 10 ? (int)ds->n_items : 10;
+        if (sq_recommend(m, ds, users, (int)nu, k, 1, items, sc, &err) == SQ_OK) {
+            size_t distinct = 0;
+            for (size_t i = 0; i < (size_t)nu * k; i++)
+                if (items[i] < ds->n_items && !seen[items[i]]) seen[items[i]] = 1, distinct++;
+            r->coverage10 = ds->n_items ? (double)distinct / ds->n_items : 0.0;
+        }
+    }
+    free(users);
+    free(items);
+    free(sc);
+    free(seen);
+    sq_model_free(m);
+    r->ok = 1;
+    return;
+fail:
+    memcpy(r->error, err.msg, sizeof r->error);
+    r->error[sizeof r->error - 1] = 0;
+}
+
+static int write_all(int fd, const void *p, size_t n) {
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int read_all(int fd, void *p, size_t n) {
+    char *c = p;
+    while (n) {
+        ssize_t r = read(fd, c, n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        c += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+sq_status sq_compare_run(const sq_dataset *ds, const char *dataset_name,
+                         const char *const *models, int n_models, const sq_compare_opts *o,
+                         sq_compare_result *res, sq_error *err) {
+    if (n_models < 1 || n_models > SQ_COMPARE_MAX_MODELS)
+        return sq_error_set(err, SQ_ERR_USAGE, "compare: 1 to %d models, got %d",
+                            SQ_COMPARE_MAX_MODELS, n_models);
+    for (int i = 0; i < n_models; i++)
+        if (!sq_model_known(models[i]) || strlen(models[i]) >= sizeof res->rows[0].model)
+            return sq_error_set(err, SQ_ERR_USAGE, "unknown model '%s' (known: %s)", models[i],
+                                sq_model_names());
+    memset(res, 0, sizeof *res);
+    snprintf(res->dataset, sizeof res->dataset, "%s", dataset_name ? dataset_name : "");
+    res->users = ds->n_users;
+    res->items = ds->n_items;
+    res->events = ds->n_events;
+    res->session = o->test != NULL;
+    res->n_models = n_models;
+    int eval_every = o->eval_every ? o->eval_every : (o->epochs / 5 > 1 ? o->epochs / 5 : 1);
+    /* the children inherit unflushed stdio buffers and would print them twice */
+    fflush(stdout);
+    fflush(stderr);
+    if (o->log) fflush(o->log);
+    for (int i = 0; i < n_models; i++) {
+        sq_compare_row *r = &res->rows[i];
+        if (o->log) {
+            fprintf(o->log, "compare: %s ...\n", models[i]);
+            fflush(o->log);
+        }
+        int fd[2];
+        if (pipe(fd) != 0) {
+            snprintf(r->error, sizeof r->error, "pipe: %s", strerror(errno));
+            snprintf(r->model, sizeof r->model, "%s", models[i]);
+            continue;
+        }
+        pid_t pid = fork();
+        if (pid < 0) {
+            snprintf(r->error, sizeof r->error, "fork: %s", strerror(errno));
+            snprintf(r->model, sizeof r->model, "%s", models[i]);
+            close(fd[0]);
+            close(fd[1]);
+            continue;
+        }
+        if (pid == 0) {
+            close(fd[0]);
+            sq_compare_row cr;
+            memset(&cr, 0, sizeof cr);
+            run_one(models[i], ds, o, eval_every, &cr);
+            if (o->log) fflush(o->log);
+            fflush(stderr);
+            _exit(write_all(fd[1], &cr, sizeof cr) == 0 ? 0 : 1);
+        }
+        close(fd[1]);
+        int got = read_all(fd[0], r, sizeof *r) == 0;
+        close(fd[0]);
+        int status = 0;
+        struct rusage ru;
+        memset(&ru, 0, sizeof ru);
+        while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
+        }
+        if (!got) {
+            memset(r, 0, sizeof *r);
+            snprintf(r->error, sizeof r->error, "the run died (%s %d)",
+                     WIFSIGNALED(status) ? "signal" : "exit status",
+                     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        }
+        snprintf(r->model, sizeof r->model, "%s", models[i]);
+        r->peak_rss_kb = ru.ru_maxrss;
+    }
+    return SQ_OK;
+}
+
+int sq_compare_failed(const sq_compare_result *r) {
+    int n = 0;
+    for (int i = 0; i < r->n_models; i++) n += !r->rows[i].ok;
+    return n;
+}
+
+static const char PROTO_LOO[] = "leave-one-out test event, full-catalogue ranking, history masked";
+static const char PROTO_SESSION[] =
+    "session next-event on --test-data, all items ranked, ties against the model "
+    "(GRU4Rec's conservative mode), nothing masked; HR = Recall";
+
+const char *sq_compare_protocol(const sq_compare_result *r) {
+    return r->session ? PROTO_SESSION : PROTO_LOO;
+}
+
+static void put_string(FILE *fp, const char *s) {
+    fputc('"', fp);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(fp, "\\%c", *p);
+        else if (*p == '\n') fputs("\\n", fp);
+        else if (*p == '\t') fputs("\\t", fp);
+        else if (*p == '\r') fputs("\\r", fp);
+        else if (*p < 0x20) fprintf(fp, "\\u%04x", *p);
+        else fputc(*p, fp);
+    }
+    fputc('"', fp);
+}
+
+void sq_compare_write_json(FILE *fp, const sq_compare_result *res) {
+    fprintf(fp, "{\"dataset\":");
+    put_string(fp, res->dataset);
+    fprintf(fp, ",\"users\":%u,\"items\":%u,\"events\":%llu,\"protocol\":\"%s\","
+            "\"coverage\":\"distinct items in all users' top-10 / catalogue\",\"models\":[",
+            res->users, res->items, (unsigned long long)res->events, sq_compare_protocol(res));
+    for (int i = 0; i < res->n_models; i++) {
+        const sq_compare_row *r = &res->rows[i];
+        fprintf(fp, "%s{\"model\":", i ? "," : "");
+        put_string(fp, r->model);
+        fprintf(fp, ",\"ok\":%s", r->ok ? "true" : "false");
+        if (!r->ok) {
+            fprintf(fp, ",\"error\":");
+            put_string(fp, r->error);
+            fprintf(fp, "}");
+            continue;
+        }
+        fprintf(fp, ",\"%s\":%u", res->session ? "predictions" : "test_users", r->ev.n_users);
+        for (int k = 2; k < 4; k++)
+            fprintf(fp, ",\"hr@%d\":%.6f,\"ndcg@%d\":%.6f,\"mrr@%d\":%.6f", sq_eval_ks[k],
+                    r->ev.hr[k], sq_eval_ks[k], r->ev.ndcg[k], sq_eval_ks[k], r->ev.mrr[k]);
+        fprintf(fp, ",\"coverage@10\":%.6f,\"train_seconds\":%.3f,\"events_per_second\":%.1f,"
+                "\"epochs\":%d,\"best_epoch\":%d,\"peak_rss_mb\":%.1f,\"parameters\":%zu}",
+                r->coverage10, r->train_s, r->events_per_s, r->epochs_run, r->best_epoch,
+                r->peak_rss_kb / 1024.0, r->params);
+    }
+    fprintf(fp, "]}\n");
+}
+
+void sq_compare_write_table(FILE *fp, const sq_compare_result *res) {
+    fprintf(fp, "compare %s: %u users, %u items, %llu events\nprotocol: %s\n\n", res->dataset,
+            res->users, res->items, (unsigned long long)res->events, sq_compare_protocol(res));
+    fprintf(fp, "%-9s %7s %7s %7s %7s %7s %7s %6s %8s %9s %7s %9s %6s\n", "model", "HR@10",
+            "NDCG@10", "MRR@10", "HR@20", "NDCG@20", "MRR@20", "cov@10", "train_s", "events/s",
+            "RSS_MB", "params", "epochs");
+    for (int i = 0; i < res->n_models; i++) {
+        const sq_compare_row *r = &res->rows[i];
+        if (!r->ok) {
+            fprintf(fp, "%-9s failed: %s\n", r->model, r->error);
+            continue;
+        }
+        char ep[32];
+        if (r->best_epoch) snprintf(ep, sizeof ep, "%d/%d", r->best_epoch, r->epochs_run);
+        else snprintf(ep, sizeof ep, "-/%d", r->epochs_run);
+        fprintf(fp, "%-9s %7.4f %7.4f %7.4f %7.4f %7.4f %7.4f %6.3f %8.1f %9.0f %7.1f %9zu %s\n",
+                r->model, r->ev.hr[2], r->ev.ndcg[2], r->ev.mrr[2], r->ev.hr[3], r->ev.ndcg[3],
+                r->ev.mrr[3], r->coverage10, r->train_s, r->events_per_s,
+                r->peak_rss_kb / 1024.0, r->params, ep);
+    }
+    fprintf(fp, "\nepochs: best/run (validation NDCG@10 picks the best; - = no validation: "
+            "counting baselines take one pass, --test-data trains fixed epochs)\n");
+}
+
+sq_status sq_compare_save_json(const sq_compare_result *r, const char *path, sq_error *err) {
+    sq_atomic_file f;
+    sq_status st = sq_atomic_open(&f, path, err);
+    if (st != SQ_OK) return st;
+    sq_compare_write_json(f.fp, r);
+    if (ferror(f.fp)) {
+        sq_atomic_abort(&f);
+        return sq_error_set(err, SQ_ERR_IO, "%s: write failed", path);
+    }
+    return sq_atomic_commit(&f, err);
+}
+
+/* number member or NaN when absent (so a hand-edited file fails loudly below) */
+static double num(const json_t *o, const char *key) {
+    const json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+sq_status sq_compare_load_json(sq_compare_result *r, const char *path, sq_error *err) {
+    memset(r, 0, sizeof *r);
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root)
+        return sq_error_set(err, SQ_ERR_FORMAT, "%s:%d: %s", path, je.line, je.text);
+    sq_status st = SQ_OK;
+    const json_t *models = json_object_get(root, "models");
+    const char *ds = json_string_value(json_object_get(root, "dataset"));
+    const char *proto = json_string_value(json_object_get(root, "protocol"));
+    double users = num(root, "users"), items = num(root, "items"), events = num(root, "events");
+    if (!json_is_array(models) || !ds || !proto || !(users >= 0) || !(items >= 0) ||
+        !(events >= 0)) {
+        st = sq_error_set(err, SQ_ERR_FORMAT,
+                          "%s: not a compare result (dataset, users, items, events, protocol, "
+                          "models expected)", path);
+        goto out;
+    }
+    if (json_array_size(models) > SQ_COMPARE_MAX_MODELS) {
+        st = sq_error_set(err, SQ_ERR_LIMIT, "%s: more than %d models", path,
+                          SQ_COMPARE_MAX_MODELS);
+        goto out;
+    }
+    snprintf(r->dataset, sizeof r->dataset, "%s", ds);
+    r->users = (uint32_t)users;
+    r->items = (uint32_t)items;
+    r->events = (uint64_t)events;
+    r->session = !strcmp(proto, PROTO_SESSION);
+    size_t i;
+    const json_t *m;
+    json_array_foreach(models, i, m) {
+        sq_compare_row *row = &r->rows[i];
+        const char *name = json_string_value(json_object_get(m, "model"));
+        const json_t *ok = json_object_get(m, "ok");
+        if (!name || !json_is_boolean(ok)) {
+            st = sq_error_set(err, SQ_ERR_FORMAT, "%s: models[%zu] has no model or ok", path, i);
+            goto out;
+        }
+        snprintf(row->model, sizeof row->model, "%s", name);
+        row->ok = json_is_true(ok);
+        r->n_models = (int)i + 1;
+        if (!row->ok) {
+            const char *e = json_string_value(json_object_get(m, "error"));
+            snprintf(row->error, sizeof row->error, "%s", e ? e : "failed");
+            continue;
+        }
+        double v[13] = {num(m, r->session ? "predictions" : "test_users"), num(m, "hr@10"),
+                        num(m, "ndcg@10"), num(m, "mrr@10"), num(m, "hr@20"), num(m, "ndcg@20"),
+                        num(m, "mrr@20"), num(m, "coverage@10"), num(m, "train_seconds"),
+                        num(m, "events_per_second"), num(m, "epochs"), num(m, "best_epoch"),
+                        num(m, "peak_rss_mb")};
+        double params = num(m, "parameters");
+        for (int k = 0; k < 13; k++)
+            if (!(v[k] >= 0)) {
+                st = sq_error_set(err, SQ_ERR_FORMAT, "%s: models[%zu] (%s) lacks a field or has "
+                                  "a negative one", path, i, name);
+                goto out;
+            }
+        row->ev.n_users = (uint32_t)v[0];
+        row->ev.hr[2] = v[1], row->ev.ndcg[2] = v[2], row->ev.mrr[2] = v[3];
+        row->ev.hr[3] = v[4], row->ev.ndcg[3] = v[5], row->ev.mrr[3] = v[6];
+        row->coverage10 = v[7];
+        row->train_s = v[8];
+        row->events_per_s = v[9];
+        row->epochs_run = (int)v[10];
+        row->best_epoch = (int)v[11];
+        row->peak_rss_kb = lround(v[12] * 1024);
+        row->params = params >= 0 ? (size_t)params : 0;
+    }
+out:
+    json_decref(root);
+    return st;
+}
+
+void sq_compare_reading(const sq_compare_result *r, char *buf, size_t cap) {
+    int bn = -1, bb = -1, best = -1, n_ok = 0;
+    for (int i = 0; i < r->n_models; i++) {
+        const sq_compare_row *w = &r->rows[i];
+        if (!w->ok) continue;
+        n_ok++;
+        double v = w->ev.ndcg[2];
+        int *slot = sq_compare_is_baseline(w->model) ? &bb : &bn;
+        if (*slot < 0 || v > r->rows[*slot].ev.ndcg[2]) *slot = i;
+        if (best < 0 || v > r->rows[best].ev.ndcg[2]) best = i;
+    }
+    if (cap) buf[0] = 0;
+    if (best < 0) return;
+    if (bn < 0 || bb < 0) {
+        snprintf(buf, cap, "%s has the best NDCG@10 (%.4f) of the %d model%s.", r->rows[best].model,
+                 r->rows[best].ev.ndcg[2], n_ok, n_ok == 1 ? "" : "s");
+        return;
+    }
+    const sq_compare_row *n = &r->rows[bn], *b = &r->rows[bb];
+    double vn = n->ev.ndcg[2], vb = b->ev.ndcg[2];
+    if (vn > vb && vb > 0)
+        snprintf(buf, cap, "%s leads NDCG@10 by %.0f%% over the best baseline (%s): %.4f vs %.4f.",
+                 n->model, 100 * (vn / vb - 1), b->model, vn, vb);
+    else if (vn > vb)
+        snprintf(buf, cap, "%s leads NDCG@10 with %.4f; every baseline scores 0.", n->model, vn);
+    else if (vb > 0)
+        snprintf(buf, cap, "The best baseline (%s) leads NDCG@10: the best neural model (%s) "
+                 "reaches %.0f%% of it (%.4f vs %.4f).", b->model, n->model, 100 * vn / vb, vn, vb);
+    else
+        snprintf(buf, cap, "Every model scores NDCG@10 0 on this test.");
+}
