@@ -75,7 +75,8 @@ typedef struct sq_pred_examples {
     sq_pred_task task;
     size_t n;
     int n_features;
-    int n_classes;        /* 2 for the binary tasks; K for next-behavior */
+    int n_classes;        /* 2 for the binary tasks; K >= 2 for next-behavior (multi-class
+                             even when K = 2: one output per class) */
     int has_labels;       /* 0 when built for scoring (label[] all -1) */
     int64_t horizon_ms;
     uint32_t *user;       /* (n) dense user id */
@@ -114,10 +115,13 @@ void sq_pred_norm_apply(const sq_pred_norm *nm, sq_pred_examples *ex);
 void sq_pred_norm_free(sq_pred_norm *nm);
 
 /* ---- scorers: anything that turns examples into probabilities ----
- * Outputs per example: 1 column (P(label = 1)) for binary tasks, n_classes columns for
- * next-behavior. */
+ * Outputs per example: 1 column (P(label = 1)) for the binary tasks (sq_pred_is_binary),
+ * n_classes columns for next-behavior. */
+static inline int sq_pred_is_binary(const sq_pred_examples *ex) {
+    return ex->task != SQ_PRED_NEXT_BEHAVIOR;
+}
 static inline int sq_pred_n_outputs(const sq_pred_examples *ex) {
-    return ex->n_classes == 2 ? 1 : ex->n_classes;
+    return sq_pred_is_binary(ex) ? 1 : ex->n_classes;
 }
 
 typedef struct sq_pred_scorer_opts {

@@ -160,7 +160,7 @@ static json_t *multi_json(const sq_pred_multi_metrics *m, const sq_pred_examples
 static json_t *set_json(const sq_pred_examples *ex) {
     json_t *o = json_object();
     json_object_set_new(o, "n", json_integer((json_int_t)ex->n));
-    if (ex->n_classes == 2) {
+    if (sq_pred_is_binary(ex)) {
         uint64_t pos = 0;
         for (size_t i = 0; i < ex->n; i++) pos += ex->label[i] == 1;
         json_object_set_new(o, "positives", json_integer((json_int_t)pos));
@@ -511,7 +511,7 @@ int sq_cmd_predict(int argc, char **argv) {
         json_object_set_new(sets, "valid", set_json(&pd.valid));
         json_object_set_new(sets, "test", set_json(&pd.target));
         json_object_set_new(doc, "examples", sets);
-        if (pd.target.n_classes > 2) {
+        if (!sq_pred_is_binary(&pd.target)) {
             json_t *cl = json_array();
             for (int ci = 0; ci < pd.target.n_classes; ci++)
                 json_array_append_new(cl, json_string(sq_behavior_name(pd.target.class_behavior[ci])));
@@ -523,7 +523,7 @@ int sq_cmd_predict(int argc, char **argv) {
             json_object_set_new(r, "scorer", json_string(scorers[s]->ops->name));
             json_object_set_new(r, "label", json_string(results[s].label));
             json_object_set_new(r, "fit_seconds", json_real(results[s].fit_seconds));
-            if (pd.target.n_classes == 2) {
+            if (sq_pred_is_binary(&pd.target)) {
                 json_object_set_new(r, "test", binary_json(&results[s].target));
                 json_object_set_new(r, "valid", binary_json(&results[s].valid));
             } else {
@@ -547,7 +547,7 @@ int sq_cmd_predict(int argc, char **argv) {
     const char *set_names[3] = {"fit", "valid", "test"};
     for (int i = 0; i < 3; i++) {
         const sq_pred_examples *ex = sets[i];
-        if (ex->n_classes == 2) {
+        if (sq_pred_is_binary(ex)) {
             uint64_t pos = 0;
             for (size_t j = 0; j < ex->n; j++) pos += ex->label[j] == 1;
             printf("  %-6s %8zu examples, %5.1f%% positive\n", set_names[i], ex->n,
@@ -557,7 +557,7 @@ int sq_cmd_predict(int argc, char **argv) {
         }
     }
     printf("\n");
-    if (pd.target.n_classes == 2) {
+    if (sq_pred_is_binary(&pd.target)) {
         printf("  %-34s %7s %7s %8s %7s %7s %7s %7s %7s\n", "scorer (test)", "ROC-AUC", "PR-AUC",
                "logloss", "acc", "prec", "recall", "F1", "thresh");
         for (int s = 0; s < n_scorers; s++) print_binary_row(results[s].label, &results[s].target);

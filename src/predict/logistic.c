@@ -223,7 +223,7 @@ static sq_status lr_fit(sq_pred_scorer *sc, const sq_pred_examples *train,
                         const sq_pred_examples *valid, sq_error *err) {
     logistic_scorer *s = (logistic_scorer *)sc;
     (void)valid; /* the fit is convex with a fixed L2: nothing to stop early */
-    int k = train->n_classes == 2 ? 1 : train->n_classes;
+    int k = sq_pred_n_outputs(train);
     double *sw = NULL;
     if (s->o.class_weight) {
         /* weight n / (K n_c): every class carries the same total weight */

@@ -67,7 +67,7 @@ static double now(void) {
 
 static void measure(const sq_pred_examples *ex, const float *p, double thr,
                     sq_pred_binary_metrics *bm, sq_pred_multi_metrics *mm) {
-    if (ex->n_classes == 2) sq_pred_binary_eval(p, ex->label, ex->n, thr, bm);
+    if (sq_pred_is_binary(ex)) sq_pred_binary_eval(p, ex->label, ex->n, thr, bm);
     else sq_pred_multi_eval(p, ex->label, ex->n, ex->n_classes, mm);
 }
 

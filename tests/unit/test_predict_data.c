@@ -227,6 +227,19 @@ static void test_labels(void **state) {
     assert_int_equal(ex.user[0], 0);
     assert_int_equal(ex.item[0], 1);
     assert_int_equal(ex.label[0], 1);
+    assert_int_equal(sq_pred_n_outputs(&ex), 1);
+    sq_pred_examples_free(&ex);
+    mem_free(&m);
+
+    /* two behaviours only: next-behavior stays multi-class, one output per class */
+    ev e2[] = {{0, 0, VIEW, AT(10), 0, 1.f, 0}, {0, 0, BUY, AT(101), 0, 1.f, 0},
+               {1, 1, BUY, AT(20), 0, 1.f, 0}, {1, 1, VIEW, AT(102), 0, 1.f, 0}};
+    mem_build(&m, e2, 4, 2, 2, 1);
+    build(&m.ds, SQ_PRED_NEXT_BEHAVIOR, 1, &ex, NULL);
+    assert_int_equal(ex.n_classes, 2);
+    assert_false(sq_pred_is_binary(&ex));
+    assert_int_equal(sq_pred_n_outputs(&ex), 2);
+    expect(&ex, 2, (uint32_t[]){0, 1}, (int32_t[]){1, 0});
     sq_pred_examples_free(&ex);
     mem_free(&m);
 }
