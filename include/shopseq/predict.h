@@ -224,6 +224,11 @@ double sq_pred_logloss(const float *p, const int32_t *y, size_t n);
 double sq_pred_best_f1_threshold(const float *p, const int32_t *y, size_t n);
 void sq_pred_binary_eval(const float *p, const int32_t *y, size_t n, double threshold,
                          sq_pred_binary_metrics *m);
+/* The ROC curve for drawing: points (fpr, tpr) from (0, 0) to (1, 1), one per distinct
+ * threshold, thinned to at most max_points (>= 2) evenly along the curve's vertices.
+ * Returns the number written; 0 when y has a single class. */
+int sq_pred_roc_curve(const float *p, const int32_t *y, size_t n, int max_points, double *fpr,
+                      double *tpr);
 
 typedef struct sq_pred_multi_metrics {
     uint64_t n;

@@ -138,6 +138,21 @@ static json_t *binary_json(const sq_pred_binary_metrics *m) {
     return o;
 }
 
+/* {"fpr": [...], "tpr": [...]}: up to 101 points of the test ROC curve, for plotting */
+static json_t *roc_json(const sq_pred_examples *ex, const float *p) {
+    enum { POINTS = 101 };
+    double f[POINTS], t[POINTS];
+    int k = sq_pred_roc_curve(p, ex->label, ex->n, POINTS, f, t);
+    json_t *o = json_object(), *fa = json_array(), *ta = json_array();
+    for (int i = 0; i < k; i++) {
+        json_array_append_new(fa, json_real(f[i]));
+        json_array_append_new(ta, json_real(t[i]));
+    }
+    json_object_set_new(o, "fpr", fa);
+    json_object_set_new(o, "tpr", ta);
+    return o;
+}
+
 static json_t *multi_json(const sq_pred_multi_metrics *m, const sq_pred_examples *ex) {
     json_t *o = json_object();
     json_object_set_new(o, "n", json_integer((json_int_t)m->n));
@@ -390,7 +405,7 @@ int sq_cmd_predict(int argc, char **argv) {
     sq_pred_result results[3];
     int n_scorers = 0;
     float *probs = NULL;
-    json_t *doc = NULL;
+    json_t *doc = NULL, *rocs[3] = {0};
     char tbuf[32], tbuf2[32], ebuf[32], hbuf[32];
 
     if (category) {
@@ -452,6 +467,7 @@ int sq_cmd_predict(int argc, char **argv) {
     for (int s = first; s < n_scorers; s++) {
         if (!json && evaluate) fprintf(stderr, "predict: fitting %s\n", scorers[s]->label);
         if ((st = sq_pred_run(scorers[s], &pd, probs, &results[s], &err)) != SQ_OK) goto done;
+        if (evaluate && json && sq_pred_is_binary(&pd.target)) rocs[s] = roc_json(&pd.target, probs);
     }
 
     sq_time_format_iso(pd.cut_ms, tbuf, sizeof tbuf);
@@ -525,6 +541,8 @@ int sq_cmd_predict(int argc, char **argv) {
             json_object_set_new(r, "fit_seconds", json_real(results[s].fit_seconds));
             if (sq_pred_is_binary(&pd.target)) {
                 json_object_set_new(r, "test", binary_json(&results[s].target));
+                if (rocs[s]) json_object_set_new(json_object_get(r, "test"), "roc", rocs[s]);
+                rocs[s] = NULL;
                 json_object_set_new(r, "valid", binary_json(&results[s].valid));
             } else {
                 json_object_set_new(r, "test", multi_json(&results[s].target_multi, &pd.target));
@@ -583,6 +601,7 @@ int sq_cmd_predict(int argc, char **argv) {
 
 done:
     json_decref(doc);
+    for (int s = 0; s < 3; s++) json_decref(rocs[s]);
     free(probs);
     for (int s = 0; s < n_scorers; s++) sq_pred_scorer_free(scorers[s]);
     sq_pred_data_free(&pd);

@@ -112,6 +112,48 @@ double sq_pred_best_f1_threshold(const float *p, const int32_t *y, size_t n) {
     return thr;
 }
 
+int sq_pred_roc_curve(const float *p, const int32_t *y, size_t n, int max_points, double *fpr,
+                      double *tpr) {
+    uint64_t npos = 0;
+    for (size_t i = 0; i < n; i++) npos += y[i] == 1;
+    uint64_t nneg = n - npos;
+    if (!npos || !nneg || max_points < 2) return 0;
+    scored *s = sorted_desc(p, n);
+    double *fx = malloc((n + 1) * sizeof *fx), *tx = malloc((n + 1) * sizeof *tx);
+    if (!s || !fx || !tx) {
+        free(s);
+        free(fx);
+        free(tx);
+        return 0;
+    }
+    size_t m = 0;
+    fx[m] = tx[m] = 0;
+    m++;
+    uint64_t tp = 0, fp = 0;
+    for (size_t a = 0; a < n;) {
+        size_t b = a;
+        while (b < n && s[b].p == s[a].p) {
+            if (y[s[b].i] == 1) tp++;
+            else fp++;
+            b++;
+        }
+        fx[m] = (double)fp / (double)nneg;
+        tx[m] = (double)tp / (double)npos;
+        m++;
+        a = b;
+    }
+    int k = (size_t)max_points < m ? max_points : (int)m;
+    for (int j = 0; j < k; j++) { /* evenly spaced vertices, both ends kept */
+        size_t idx = k == 1 ? 0 : (size_t)((double)j * (double)(m - 1) / (double)(k - 1) + 0.5);
+        fpr[j] = fx[idx];
+        tpr[j] = tx[idx];
+    }
+    free(s);
+    free(fx);
+    free(tx);
+    return k;
+}
+
 void sq_pred_binary_eval(const float *p, const int32_t *y, size_t n, double threshold,
                          sq_pred_binary_metrics *m) {
     memset(m, 0, sizeof *m);

@@ -66,6 +66,10 @@ for task in ("purchase", "churn", "next-behavior", "item"):
             for k in binary + ("n", "positives", "calibration"):
                 assert k in m, (task, k)
             assert len(m["calibration"]) == 10
+            if part == "test":
+                roc = m["roc"]
+                assert 2 <= len(roc["fpr"]) == len(roc["tpr"]) <= 101, roc
+                assert roc["fpr"][0] == 0 and roc["tpr"][-1] == 1
             assert sum(b["count"] for b in m["calibration"]) == m["n"]
             for k in binary[:2] + binary[4:]:
                 assert 0 <= m[k] <= 1, (task, k, m[k])

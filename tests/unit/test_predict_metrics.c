@@ -78,6 +78,27 @@ static void test_logloss_threshold(void **state) {
     NEAR(m.auc, 0.75);
 }
 
+static void test_roc_curve(void **state) {
+    (void)state;
+    const float p[] = {0.1f, 0.4f, 0.35f, 0.8f};
+    const int32_t y[] = {0, 0, 1, 1};
+    double f[8], t[8];
+    /* thresholds 0.8, 0.4, 0.35, 0.1: (0,0) (0,.5) (.5,.5) (.5,1) (1,1) */
+    assert_int_equal(sq_pred_roc_curve(p, y, 4, 8, f, t), 5);
+    const double wf[] = {0, 0, 0.5, 0.5, 1}, wt[] = {0, 0.5, 0.5, 1, 1};
+    for (int i = 0; i < 5; i++) {
+        NEAR(f[i], wf[i]);
+        NEAR(t[i], wt[i]);
+    }
+    /* thinned: the ends stay */
+    assert_int_equal(sq_pred_roc_curve(p, y, 4, 3, f, t), 3);
+    NEAR(f[0], 0);
+    NEAR(t[2], 1);
+    NEAR(f[2], 1);
+    const int32_t y1[] = {1, 1, 1, 1};
+    assert_int_equal(sq_pred_roc_curve(p, y1, 4, 8, f, t), 0);
+}
+
 static void test_calibration(void **state) {
     (void)state;
     const float p[] = {0.05f, 0.15f, 0.15f, 0.95f, 1.0f};
@@ -129,6 +150,7 @@ int main(void) {
         cmocka_unit_test(test_auc),
         cmocka_unit_test(test_average_precision),
         cmocka_unit_test(test_logloss_threshold),
+        cmocka_unit_test(test_roc_curve),
         cmocka_unit_test(test_calibration),
         cmocka_unit_test(test_multi),
     };
