@@ -462,9 +462,10 @@ int sq_cmd_predict(int argc, char **argv) {
         st = sq_error_set(&err, SQ_ERR_NOMEM, "predictions");
         goto done;
     }
-    /* without --evaluate only the last scorer's scores are written: skip the others */
-    int first = evaluate ? 0 : n_scorers - 1;
-    for (int s = first; s < n_scorers; s++) {
+    /* without --evaluate one scorer's scores are written (the pre-trained model's when
+     * given, else the from-scratch one's, else the baseline's): the others are skipped */
+    int chosen = n_scorers > 1 ? 1 : 0;
+    for (int s = evaluate ? 0 : chosen; s < (evaluate ? n_scorers : chosen + 1); s++) {
         if (!json && evaluate) fprintf(stderr, "predict: fitting %s\n", scorers[s]->label);
         if ((st = sq_pred_run(scorers[s], &pd, probs, &results[s], &err)) != SQ_OK) goto done;
         if (evaluate && json && sq_pred_is_binary(&pd.target)) rocs[s] = roc_json(&pd.target, probs);
@@ -494,8 +495,7 @@ int sq_cmd_predict(int argc, char **argv) {
         if (json) {
             printf("{\"task\": \"%s\", \"cut\": \"%s\", \"horizon\": \"%s\", \"rows\": %zu, "
                    "\"scorer\": ", sq_pred_task_name(task), tbuf, hbuf, pd.target.n);
-            sq_cli_json_string(stdout, scorers[n_scorers - 1]->label,
-                               strlen(scorers[n_scorers - 1]->label));
+            sq_cli_json_string(stdout, scorers[chosen]->label, strlen(scorers[chosen]->label));
             printf(", \"out\": ");
             sq_cli_json_string(stdout, out, strlen(out));
             printf("}\n");

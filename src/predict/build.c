@@ -239,6 +239,7 @@ sq_status sq_pred_build(const sq_dataset *ds, const sq_pred_config *cfg, int64_t
             int32_t y = -1;
             if (with_labels) {
                 if (q == p) continue; /* no next event within the horizon */
+                if (ds->behavior[p] >= SQ_BEHAVIOR_COUNT) continue; /* not a known behaviour */
                 y = cls_of[ds->behavior[p]];
             }
             if (!(row = push(&g, u, SQ_NONE, cut_ms, y, b, p))) goto nomem;
