@@ -79,6 +79,17 @@ assert p["roc_auc"] > 0.65, ("purchase AUC should be well above chance", p["roc_
 i = json.load(open(f"{d}/item.json"))["scorers"][0]["test"]
 assert i["roc_auc"] > 0.6, i["roc_auc"]
 PY
+# purchase in one category (original category id)
+cat=$(awk -F, 'NR > 1 && $4 == "buy" { print $3; exit }' "$T/s.csv")
+"$BIN" predict "$D" --task purchase --category "$cat" --horizon 7d --evaluate --json >"$T/cat.json" 2>/dev/null \
+    || fail "--category $cat"
+python3 - "$T/cat.json" "$cat" "$T/purchase.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["category"] == sys.argv[2], r["category"]
+all_buys = json.load(open(sys.argv[3]))["examples"]["test"]["positives"]
+assert 0 < r["examples"]["test"]["positives"] <= all_buys, r["examples"]
+PY
 # the human table
 "$BIN" predict "$D" --task churn --horizon 7d --evaluate >"$T/table" 2>/dev/null
 grep -q "ROC-AUC" "$T/table" && grep -q "calibration" "$T/table" || fail "table: $(cat "$T/table")"
