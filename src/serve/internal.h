@@ -43,6 +43,31 @@ typedef struct sq__metrics {
 
 void sq__metrics_observe(sq__metrics *m, int route, int status, double seconds);
 
+/* ---- full-catalogue scoring (score.c): int8 pass + exact fp32 rescoring of candidates ---- */
+typedef struct sq__scorer {
+    int V, C, nblk;    /* items, dim, blocks of 16 items */
+    int8_t *q;         /* (nblk, C, 16) quantised E */
+    float *scale;      /* (nblk * 16) per item; 0 for the padding of the last block */
+    const float *E;    /* (V, C) the model's fp32 item embeddings (not owned) */
+    int isa;           /* 3 avx512-vnni (h quantised too), 2 avx512f, 1 avx2+fma, 0 portable C */
+    int C4;            /* C rounded up to 4 (vnni) */
+    int8_t *q4;        /* (nblk, C4/4, 16, 4) the same values, as vpdpbusd reads them (vnni) */
+    int32_t *qsum;     /* (nblk * 16) sum_c q(v,c) (vnni) */
+    float *qabs;       /* (nblk * 16) scale(v) * sum_c |q(v,c)| (vnni) */
+} sq__scorer;
+
+sq_status sq__scorer_init(sq__scorer *s, const float *E, int V, int C, sq_error *err);
+void sq__scorer_free(sq__scorer *s); /* accepts a zeroed s */
+/* out (n, ld >= nblk*16): approximate scores of rep (n, C) for every item (OpenMP). */
+void sq__scorer_approx(const sq__scorer *s, const float *rep, int n, float *out, size_t ld);
+float sq__scorer_exact(const sq__scorer *s, const float *rep, uint32_t v);
+/* Exact fp32 top-k of rep given its approximate row (items at -inf are excluded); best
+ * first, ties to the lower id. *n_rescored: items rescored in fp32. Returns the count. */
+int sq__scorer_topk(const sq__scorer *s, const float *rep, const float *approx, int k,
+                    uint32_t *items, float *scores, size_t *n_rescored);
+/* Top-k of a score row (V), skipping -inf and NaN; best first, ties to the lower id. */
+int sq__topk(const float *s, int V, int k, uint32_t *items, float *scores);
+
 /* ---- server state ---- */
 typedef struct sq__server {
     sq_serve_config cfg;
@@ -54,6 +79,7 @@ typedef struct sq__server {
     sq__metrics metrics;
     _Atomic int in_flight;
     double started_at;
+    int score_threads;           /* the main thread's OpenMP team size, given to each engine */
 } sq__server;
 
 /* A reference to the current engine (release with sq_engine_unref). */
