@@ -98,8 +98,8 @@ static void test_every_isa(void **state) {
 static void test_topk_reference(void **state) {
     (void)state;
     float s[8] = {1.0f, 3.0f, -INFINITY, 3.0f, NAN, 2.0f, 0.5f, 3.0f};
-    uint32_t it[5];
-    float sc[5];
+    uint32_t it[10];
+    float sc[10];
     assert_int_equal(sq__topk(s, 8, 5, it, sc), 5);
     uint32_t want[5] = {1, 3, 7, 5, 0};
     for (int i = 0; i < 5; i++) assert_int_equal(it[i], want[i]);
