@@ -165,14 +165,19 @@ static const char *show(const char *p, size_t n, char *buf, size_t cap) {
 
 /* ---- value helpers ---- */
 
+/* isspace() of the C locale (we never call setlocale), without the per-byte table call */
+static inline int is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
 static void trim(const char **p, size_t *n) {
-    while (*n && isspace((unsigned char)**p)) (*p)++, (*n)--;
-    while (*n && isspace((unsigned char)(*p)[*n - 1])) (*n)--;
+    while (*n && is_space(**p)) (*p)++, (*n)--;
+    while (*n && is_space((*p)[*n - 1])) (*n)--;
 }
 
 static int is_null_word(const char *p, size_t n) {
     if (n > 4) return 0; /* the common case, ids and prices, leaves here */
-    return n == 0 || (n == 2 && !strncasecmp(p, "NA", 2)) ||
+    if (n == 0) return 1;
+    if ((p[0] | 0x20) != 'n') return 0; /* every null word starts with n/N; short ids leave here */
+    return (n == 2 && !strncasecmp(p, "NA", 2)) ||
            (n == 4 && !strncasecmp(p, "null", 4)) || (n == 3 && !strncasecmp(p, "NaN", 3)) ||
            (n == 4 && !strncasecmp(p, "None", 4));
 }
@@ -226,9 +231,34 @@ static int parse_int(const char *p, size_t n, int64_t *out) {
     return 0;
 }
 
+/* "123.45": at most 15 digits, so the digits are an exact double and one division by an
+ * exact power of ten rounds correctly, giving strtod's value bit for bit. */
+static int parse_price_fast(const char *p, size_t n, float *out) {
+    static const double pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    uint64_t m = 0;
+    int digits = 0, frac = -1;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (c >= '0' && c <= '9') {
+            m = m * 10 + (uint64_t)(c - '0');
+            digits++;
+            if (frac >= 0) frac++;
+        } else if (c == '.' && frac < 0) {
+            frac = 0;
+        } else {
+            return -1;
+        }
+    }
+    if (digits == 0 || digits > 15) return -1;
+    *out = (float)((double)m / pow10[frac > 0 ? frac : 0]);
+    return 0;
+}
+
 static int parse_price(const char *p, size_t n, float *out) {
     char buf[64];
     if (!n || n >= sizeof buf) return -1;
+    if (parse_price_fast(p, n, out) == 0) return 0;
     memcpy(buf, p, n);
     buf[n] = '\0';
     char *end;
