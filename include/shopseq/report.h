@@ -11,4 +11,11 @@
 sq_status sq_report_write_html(const sq_analysis *a, const sq_dataset *ds, const char *path,
                                const char *title, sq_error *err);
 
+/* The same page with a "Model comparison" section (table and NDCG@10 bars) after the
+ * analytics when cmp is not NULL (include/shopseq/compare.h). */
+struct sq_compare_result;
+sq_status sq_report_write_html_compare(const sq_analysis *a, const sq_dataset *ds,
+                                       const struct sq_compare_result *cmp, const char *path,
+                                       const char *title, sq_error *err);
+
 #endif

@@ -3,12 +3,15 @@
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
 #include "shopseq/analytics.h"
+#include "shopseq/compare.h"
 #include "shopseq/dataset.h"
+#include "shopseq/report.h"
 
 static void help(void) {
     printf(
@@ -26,6 +29,9 @@ static void help(void) {
         "  --utc-offset H      local time = UTC + H hours for days, hours and weekdays (default 0;\n"
         "                      e.g. 8 for Taobao, -5.5 allowed)\n"
         "  --title TEXT        report title (default: the dataset file name)\n"
+        "  --compare FILE      add a \"Model comparison\" section to report.html from FILE, the\n"
+        "                      JSON of `shopseq compare --json` (or run's compare.json) on the\n"
+        "                      same dataset\n"
         "  --json              print a one-object JSON summary on stdout\n"
         "  --quiet             print nothing on success\n"
         "  -h, --help          this help\n\n"
@@ -49,19 +55,20 @@ static void pct(FILE *fp, const char *key, double v, int last) {
 
 int sq_cmd_analyze(int argc, char **argv) {
     const char *cmd = "analyze";
-    enum { OPT_OUT = 1000, OPT_TOP, OPT_MIN_SUPPORT, OPT_UTC, OPT_TITLE, OPT_JSON, OPT_QUIET };
+    enum { OPT_OUT = 1000, OPT_TOP, OPT_MIN_SUPPORT, OPT_UTC, OPT_TITLE, OPT_JSON, OPT_QUIET, OPT_COMPARE };
     static const struct option opts[] = {
         {"out", required_argument, 0, OPT_OUT},
         {"top", required_argument, 0, OPT_TOP},
         {"min-support", required_argument, 0, OPT_MIN_SUPPORT},
         {"utc-offset", required_argument, 0, OPT_UTC},
         {"title", required_argument, 0, OPT_TITLE},
+        {"compare", required_argument, 0, OPT_COMPARE},
         {"json", no_argument, 0, OPT_JSON},
         {"quiet", no_argument, 0, OPT_QUIET},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    const char *out = NULL, *title = NULL;
+    const char *out = NULL, *title = NULL, *compare = NULL;
     int json = 0, quiet = 0;
     sq_analysis_opts ao = sq_analysis_opts_default();
     optind = 0; /* full reinitialisation: run calls this after its own getopt */
@@ -74,6 +81,7 @@ int sq_cmd_analyze(int argc, char **argv) {
         case 'h': help(); return SQ_EXIT_OK;
         case OPT_OUT: out = optarg; break;
         case OPT_TITLE: title = optarg; break;
+        case OPT_COMPARE: compare = optarg; break;
         case OPT_JSON: json = 1; break;
         case OPT_QUIET: quiet = 1; break;
         case OPT_TOP:
@@ -110,6 +118,24 @@ int sq_cmd_analyze(int argc, char **argv) {
     sq_error err = {0};
     sq_dataset ds = {0};
     if (sq_dataset_open(&ds, path, &err) != SQ_OK) return sq_cli_fail(cmd, &err);
+    /* the comparison is read and checked before any work, so a wrong file writes nothing */
+    sq_compare_result *cmp = NULL;
+    if (compare) {
+        cmp = malloc(sizeof *cmp);
+        sq_status cs = cmp ? sq_compare_load_json(cmp, compare, &err)
+                           : sq_error_set(&err, SQ_ERR_NOMEM, "out of memory");
+        if (cs == SQ_OK &&
+            (cmp->users != ds.n_users || cmp->items != ds.n_items || cmp->events != ds.n_events))
+            cs = sq_error_set(&err, SQ_ERR_USAGE, "%s was made on another dataset (%u users, %u "
+                              "items, %llu events; %s has %u, %u, %llu)", compare, cmp->users,
+                              cmp->items, (unsigned long long)cmp->events, path, ds.n_users,
+                              ds.n_items, (unsigned long long)ds.n_events);
+        if (cs != SQ_OK) {
+            free(cmp);
+            sq_dataset_close(&ds);
+            return sq_cli_fail(cmd, &err);
+        }
+    }
     sq_analysis a;
     if (sq_analyze(&ds, &ao, &a, &err) != SQ_OK) {
         sq_analysis_free(&a);
@@ -117,7 +143,21 @@ int sq_cmd_analyze(int argc, char **argv) {
         return sq_cli_fail(cmd, &err);
     }
     double t1 = now_s();
-    if (sq_analysis_write_all(&a, &ds, out, title, &err) != SQ_OK) {
+    sq_status wst = sq_analysis_write_all(&a, &ds, out, title, &err);
+    if (wst == SQ_OK && cmp) {
+        /* the page again, with the comparison (rendering is milliseconds; the analysis is not
+         * redone) */
+        size_t n = strlen(out) + sizeof "/report.html";
+        char *ph = malloc(n);
+        if (!ph) wst = sq_error_set(&err, SQ_ERR_NOMEM, "out of memory");
+        else {
+            snprintf(ph, n, "%s/report.html", out);
+            wst = sq_report_write_html_compare(&a, &ds, cmp, ph, title, &err);
+            free(ph);
+        }
+    }
+    free(cmp);
+    if (wst != SQ_OK) {
         sq_analysis_free(&a);
         sq_dataset_close(&ds);
         return sq_cli_fail(cmd, &err);

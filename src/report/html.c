@@ -9,6 +9,7 @@
 #include "core/fileio.h"
 #include "sb.h"
 #include "shopseq/behavior.h"
+#include "shopseq/compare.h"
 #include "shopseq/report.h"
 #include "svg.h"
 
@@ -45,6 +46,7 @@ static const char CSS[] =
     "td.id,th.id{text-align:left;max-width:180px;overflow:hidden;text-overflow:ellipsis}"
     "td.txt,th.txt{text-align:left;white-space:normal}"
     "tr:last-child td{border-bottom:0}"
+    "td.best{font-weight:700;color:var(--accent);background:#edf2ff}"
     ".swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}"
     ".note{color:var(--muted);font-size:12px;margin-top:8px}"
     "footer{margin-top:36px;color:var(--muted);font-size:12px}";
@@ -497,8 +499,128 @@ static void section_users(sq_sb *sb, const sq_analysis *a, const sq_dataset *ds)
     sq_sb_puts(sb, "</div>");
 }
 
+/* Model comparison (shopseq compare / the compare stage of run): the table with the best
+ * value of each column marked, and NDCG@10 per model as bars, best first. */
+enum { CMP_COLS = 12 };
+
+static void section_compare(sq_sb *sb, const sq_compare_result *c) {
+    char r[512];
+    sq_sb_puts(sb, "<h2>Model comparison</h2>");
+    sq_compare_reading(c, r, sizeof r);
+    if (!r[0]) snprintf(r, sizeof r, "No model finished training: see compare.json for the errors.");
+    card_open(sb, "Next-item prediction: NDCG@10 per model", r);
+    /* bars: the successful models, best first (ties keep the run's order) */
+    int order[SQ_COMPARE_MAX_MODELS], n = 0;
+    for (int i = 0; i < c->n_models; i++)
+        if (c->rows[i].ok) order[n++] = i;
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && c->rows[order[j]].ev.ndcg[2] > c->rows[order[j - 1]].ev.ndcg[2]; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    sq_bar bars[SQ_COMPARE_MAX_MODELS];
+    char txt[SQ_COMPARE_MAX_MODELS][24];
+    for (int k = 0; k < n; k++) {
+        const sq_compare_row *w = &c->rows[order[k]];
+        snprintf(txt[k], sizeof txt[k], "%.4f", w->ev.ndcg[2]);
+        /* neural models in the accent colour, the baselines they must beat in grey */
+        bars[k] = (sq_bar){w->model, w->ev.ndcg[2], txt[k],
+                           sq_compare_is_baseline(w->model) ? SQ_C_MUTED : SQ_C_VIEW};
+    }
+    if (n) sq_svg_hbars(sb, "compare-ndcg", "NDCG@10 per model", bars, n, 540);
+    sq_sb_puts(sb, "<p class=\"note\"><span class=\"swatch\" style=\"background:" SQ_C_VIEW
+                   "\"></span>neural models <span class=\"swatch\" style=\"background:" SQ_C_MUTED
+                   "\"></span>baselines (pop, markov, itemknn)</p>");
+    card_close(sb);
+
+    /* table: per column, the best value among the successful models (higher is better but
+     * for time, memory and size); events/s only for the neural models, whose training is
+     * gradient steps (a counting pass is not comparable) */
+    static const char *const head[CMP_COLS] = {"HR@10", "NDCG@10", "MRR@10", "HR@20", "NDCG@20",
+                                               "MRR@20", "coverage@10", "train s", "events/s",
+                                               "peak RSS MB", "parameters", "epochs"};
+    static const int lower_better[CMP_COLS] = {0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 0};
+    double best[CMP_COLS];
+    for (int k = 0; k < CMP_COLS; k++) best[k] = NAN;
+    double v[SQ_COMPARE_MAX_MODELS][CMP_COLS];
+    for (int i = 0; i < c->n_models; i++) {
+        const sq_compare_row *w = &c->rows[i];
+        if (!w->ok) continue;
+        double row[CMP_COLS] = {w->ev.hr[2], w->ev.ndcg[2], w->ev.mrr[2], w->ev.hr[3], w->ev.ndcg[3],
+                                w->ev.mrr[3], w->coverage10, w->train_s,
+                                sq_compare_is_baseline(w->model) ? NAN : w->events_per_s,
+                                w->peak_rss_kb / 1024.0, (double)w->params, NAN};
+        for (int k = 0; k < CMP_COLS; k++) {
+            v[i][k] = row[k];
+            /* values as displayed, so that equal-looking cells are marked alike */
+            if (k < 7) v[i][k] = round(v[i][k] * 1e4) / 1e4;
+            else if (k == 7 || k == 9) v[i][k] = round(v[i][k] * 10) / 10;
+            if (isnan(v[i][k])) continue;
+            if (isnan(best[k]) || (lower_better[k] ? v[i][k] < best[k] : v[i][k] > best[k]))
+                best[k] = v[i][k];
+        }
+    }
+    char u[32], it[32], e[32];
+    sq_fmt_count(u, sizeof u, c->users);
+    sq_fmt_count(it, sizeof it, c->items);
+    sq_fmt_count(e, sizeof e, (double)c->events);
+    snprintf(r, sizeof r, "Every model trained on the same split of %s users, %s items and %s events and "
+             "was tested the same way; the best value of each column is marked.", u, it, e);
+    card_open(sb, "All measures", r);
+    sq_sb_puts(sb, "<table data-chart=\"compare-table\"><thead><tr><th class=\"id\">model</th>");
+    for (int k = 0; k < CMP_COLS; k++) sq_sb_printf(sb, "<th>%s</th>", head[k]);
+    sq_sb_puts(sb, "</tr></thead><tbody>");
+    for (int i = 0; i < c->n_models; i++) {
+        const sq_compare_row *w = &c->rows[i];
+        sq_sb_puts(sb, "<tr><td class=\"id\">");
+        esc(sb, w->model);
+        sq_sb_puts(sb, "</td>");
+        if (!w->ok) {
+            sq_sb_printf(sb, "<td class=\"txt\" colspan=\"%d\">failed: ", CMP_COLS);
+            esc(sb, w->error);
+            sq_sb_puts(sb, "</td></tr>");
+            continue;
+        }
+        for (int k = 0; k < CMP_COLS; k++) {
+            char cell[48];
+            double x = v[i][k];
+            if (k == CMP_COLS - 1) {
+                if (w->best_epoch) snprintf(cell, sizeof cell, "%d of %d", w->best_epoch, w->epochs_run);
+                else snprintf(cell, sizeof cell, "%d pass%s", w->epochs_run, w->epochs_run == 1 ? "" : "es");
+            } else if (isnan(x)) snprintf(cell, sizeof cell, "\xe2\x80\x93");
+            else if (k < 7) snprintf(cell, sizeof cell, "%.4f", x);
+            else if (k == 7 || k == 9) snprintf(cell, sizeof cell, "%.1f", x);
+            else sq_fmt_count(cell, sizeof cell, x);
+            int mark = !isnan(x) && x == best[k];
+            sq_sb_printf(sb, "<td%s>", mark ? " class=\"best\"" : "");
+            esc(sb, cell);
+            sq_sb_puts(sb, "</td>");
+        }
+        sq_sb_puts(sb, "</tr>");
+    }
+    uint32_t tested = 0;
+    for (int i = 0; i < c->n_models && !tested; i++)
+        if (c->rows[i].ok) tested = c->rows[i].ev.n_users;
+    sq_sb_puts(sb, "</tbody></table><p class=\"note\">Protocol: ");
+    esc(sb, sq_compare_protocol(c));
+    sq_sb_printf(sb, " (%u %s). Coverage@10: distinct items in the test users' top-10 lists over the catalogue. "
+                     "Epochs: the one validation picked, of those run; the baselines count in one pass. "
+                     "Short training on purpose (a couple of minutes for all models): rerun "
+                     "<code>shopseq compare</code> with more epochs for a fair verdict (docs/models.md).</p>",
+                 tested,
+                 c->session ? "predictions" : "test users");
+    card_close(sb);
+}
+
 sq_status sq_report_write_html(const sq_analysis *a, const sq_dataset *ds, const char *path,
                                const char *title, sq_error *err) {
+    return sq_report_write_html_compare(a, ds, NULL, path, title, err);
+}
+
+sq_status sq_report_write_html_compare(const sq_analysis *a, const sq_dataset *ds,
+                                       const struct sq_compare_result *cmp, const char *path,
+                                       const char *title, sq_error *err) {
     sq_sb sb = {0};
     if (!title) title = "shopseq analysis";
     sq_sb_puts(&sb, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -531,8 +653,10 @@ sq_status sq_report_write_html(const sq_analysis *a, const sq_dataset *ds, const
     section_activity(&sb, a);
     section_items(&sb, a, ds);
     section_users(&sb, a, ds);
-    sq_sb_puts(&sb, "<footer>Generated by <code>shopseq analyze</code>. Every number is defined in docs/analytics.md; "
-                    "the same figures are in analysis.json, per-user RFM in rfm.csv.</footer></main></body></html>\n");
+    if (cmp) section_compare(&sb, cmp);
+    sq_sb_printf(&sb, "<footer>Generated by <code>shopseq analyze</code>. Every number is defined in docs/analytics.md; "
+                      "the same figures are in analysis.json, per-user RFM in rfm.csv%s.</footer></main></body></html>\n",
+                 cmp ? ", the model comparison in compare.json (models: docs/models.md)" : "");
     if (sb.oom) {
         sq_sb_free(&sb);
         return sq_error_set(err, SQ_ERR_NOMEM, "report: out of memory");
