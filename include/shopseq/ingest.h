@@ -102,6 +102,7 @@ typedef struct sq_ingest_report {
     uint64_t sessions;
     int64_t time_min_ms, time_max_ms;
     double seconds;
+    int parse_threads; /* most threads that parsed one input (2: split at a line boundary) */
 } sq_ingest_report;
 
 void sq_ingest_options_init(sq_ingest_options *o); /* the simulator's own layout */

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,13 @@ static sq_status reject(sq_ingest_state *s, sq_reject_reason r, const char *path
         va_end(ap);
         snprintf(rep->examples[r][k], sizeof rep->examples[r][k], "%s:%llu: %s", path,
                  (unsigned long long)line, detail);
+    }
+    if (s->defer_limits) {
+        /* a later part of a parallel parse: whether the whole file would have stopped here
+         * depends on the earlier part; the merge judges that from the worst excess */
+        double excess = (double)rep->rejected_total - s->o->max_error_ratio * (double)rep->rows_read;
+        if (excess > s->worst_excess) s->worst_excess = excess;
+        return SQ_OK;
     }
     if (rep->rejected_total > s->o->max_errors)
         return sq_error_set(err, SQ_ERR_TOO_MANY_ERRORS,
@@ -469,64 +477,94 @@ static sq_status map_columns(sq_ingest_state *s, const char *path, const sq_fiel
 /* ---- CSV ---- */
 
 static void report_progress(sq_ingest_state *s, sq_line_reader *r) {
-    if (s->o->progress)
-        s->o->progress(s->o->progress_ctx, "read", sq_line_reader_bytes_in(r),
+    if (s->publish_bytes) /* a later part of a parallel parse: the first part reports */
+        atomic_store_explicit(s->publish_bytes, sq_line_reader_bytes_in(r), memory_order_relaxed);
+    else if (s->o->progress)
+        s->o->progress(s->o->progress_ctx, "read",
+                       sq_line_reader_bytes_in(r) +
+                           (s->peer_bytes ? atomic_load_explicit(s->peer_bytes,
+                                                                 memory_order_relaxed) : 0),
                        sq_line_reader_file_size(r));
 }
 
-static sq_status ingest_csv(sq_ingest_state *s, sq_line_reader *r, const char *path,
-                            sq_line *first, sq_error *err) {
+sq_status sq__csv_shape(sq_ingest_state *s, const char *path, const sq_line *first,
+                        sq_csv_shape *shape, int *first_is_header, sq_error *err) {
     const sq_ingest_options *o = s->o;
-    sq_field *fields = malloc(MAX_FIELDS * sizeof *fields);
-    char *scratch = malloc(o->max_line + 1);
-    char *hdr_copy = NULL;
-    sq_status st = SQ_OK;
-    if (!fields || !scratch) {
-        st = sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    char delim = o->delimiter ? o->delimiter : sq_csv_sniff_delimiter(first->data, first->len);
+    for (int f = 0; f < SQ_IN_FIELD_COUNT; f++) shape->cols[f] = -1;
+    shape->delim = o->delimiter ? o->delimiter : sq_csv_sniff_delimiter(first->data, first->len);
+    shape->expected = -1;
+    shape->need = 0;
+    *first_is_header = 0;
     int header = o->header;
     if (header < 0) {
         header = 0;
         for (int f = 0; f < SQ_IN_FIELD_COUNT; f++)
             if (o->columns[f] && !spec_is_number(o->columns[f])) header = 1;
     }
-    int cols[SQ_IN_FIELD_COUNT];
-    int expected = -1;
-    int need = 0;
-    sq_line line = *first;
-    int have_line = 1;
-    if (header && (first->flags & SQ_LINE_TOO_LONG)) {
-        st = sq_error_set(err, SQ_ERR_FORMAT, "%s:%llu: header line longer than %zu bytes", path,
-                          (unsigned long long)first->lineno, o->max_line);
-        goto done;
-    }
+    if (header && (first->flags & SQ_LINE_TOO_LONG))
+        return sq_error_set(err, SQ_ERR_FORMAT, "%s:%llu: header line longer than %zu bytes",
+                            path, (unsigned long long)first->lineno, o->max_line);
+    sq_status st = SQ_OK;
     if (header) {
         /* keep the header text: fields point into it while mapping */
-        hdr_copy = malloc(first->len + 1);
-        if (!hdr_copy) {
+        char *hdr_copy = malloc(first->len + 1);
+        char *scratch = malloc(first->len + 1);
+        sq_field *fields = malloc(MAX_FIELDS * sizeof *fields);
+        if (!hdr_copy || !scratch || !fields) {
             st = sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
-            goto done;
+        } else {
+            memcpy(hdr_copy, first->data, first->len);
+            int nh = sq_csv_split(hdr_copy, first->len, shape->delim, fields, MAX_FIELDS, scratch);
+            if (nh < 0 || nh > MAX_FIELDS)
+                st = sq_error_set(err, SQ_ERR_FORMAT, "%s:%llu: cannot read the header line",
+                                  path, (unsigned long long)first->lineno);
+            else
+                st = map_columns(s, path, fields, nh, shape->cols, err);
+            shape->expected = nh;
+            *first_is_header = 1;
         }
-        memcpy(hdr_copy, first->data, first->len);
-        int nh = sq_csv_split(hdr_copy, first->len, delim, fields, MAX_FIELDS, scratch);
-        if (nh < 0 || nh > MAX_FIELDS) {
-            st = sq_error_set(err, SQ_ERR_FORMAT, "%s:%llu: cannot read the header line", path,
-                              (unsigned long long)first->lineno);
-            goto done;
-        }
-        st = map_columns(s, path, fields, nh, cols, err);
-        if (st != SQ_OK) goto done;
-        expected = nh;
-        have_line = 0;
+        free(hdr_copy);
+        free(scratch);
+        free(fields);
     } else {
-        st = map_columns(s, path, NULL, MAX_FIELDS, cols, err);
-        if (st != SQ_OK) goto done;
+        st = map_columns(s, path, NULL, MAX_FIELDS, shape->cols, err);
     }
     for (int f = 0; f < SQ_IN_FIELD_COUNT; f++)
-        if (cols[f] + 1 > need) need = cols[f] + 1;
+        if (shape->cols[f] + 1 > shape->need) shape->need = shape->cols[f] + 1;
+    return st;
+}
 
+int sq__csv_row_fields(const sq_line *line, char delim) {
+    if ((line->flags & (SQ_LINE_TOO_LONG | SQ_LINE_HAS_NUL)) || line->len == 0 ||
+        (line->len == 1 && line->data[0] == '\r') ||
+        !valid_utf8((const unsigned char *)line->data, line->len))
+        return -1;
+    sq_field *fields = malloc(MAX_FIELDS * sizeof *fields);
+    char *scratch = malloc(line->len + 1);
+    int nf = fields && scratch ? sq_csv_split(line->data, line->len, delim, fields, MAX_FIELDS,
+                                              scratch)
+                               : -1;
+    free(fields);
+    free(scratch);
+    return nf < 0 ? -1 : nf;
+}
+
+sq_status sq__csv_rows(sq_ingest_state *s, sq_line_reader *r, const char *path,
+                       sq_csv_shape *shape, const sq_line *first, sq_error *err) {
+    const sq_ingest_options *o = s->o;
+    sq_field *fields = malloc(MAX_FIELDS * sizeof *fields);
+    char *scratch = malloc(o->max_line + 1);
+    sq_status st = SQ_OK;
+    if (!fields || !scratch) {
+        st = sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    const char delim = shape->delim;
+    const int need = shape->need;
+    const int *cols = shape->cols;
+    sq_line line;
+    int have_line = first != NULL;
+    if (first) line = *first;
     uint64_t since_progress = 0;
     for (;;) {
         if (!have_line) {
@@ -541,6 +579,10 @@ static sq_status ingest_csv(sq_ingest_state *s, sq_line_reader *r, const char *p
         if (++since_progress == 65536) {
             since_progress = 0;
             report_progress(s, r);
+            if (s->cancel && atomic_load_explicit(s->cancel, memory_order_relaxed)) {
+                st = sq_error_set(err, SQ_ERR_INTERNAL, "%s: parse cancelled", path);
+                goto done;
+            }
         }
         if (line.flags & SQ_LINE_TOO_LONG) {
             s->rep->rows_read++;
@@ -567,7 +609,8 @@ static sq_status ingest_csv(sq_ingest_state *s, sq_line_reader *r, const char *p
             if (st != SQ_OK) goto done;
             continue;
         }
-        if (expected < 0) expected = nf; /* no header: the first row sets the shape */
+        if (shape->expected < 0) shape->expected = nf; /* no header: the first row sets the shape */
+        const int expected = shape->expected;
         if (nf != expected || nf < need) {
             st = reject(s, SQ_REJECT_FIELD_COUNT, path, line.lineno, err,
                         "%d fields, expected %d", nf, expected < need ? need : expected);
@@ -586,8 +629,18 @@ static sq_status ingest_csv(sq_ingest_state *s, sq_line_reader *r, const char *p
 done:
     free(fields);
     free(scratch);
-    free(hdr_copy);
     return st;
+}
+
+static sq_status ingest_csv(sq_ingest_state *s, sq_line_reader *r, const char *path,
+                            sq_line *first, sq_error *err) {
+    sq_csv_shape shape;
+    int first_is_header;
+    sq_status st = sq__csv_shape(s, path, first, &shape, &first_is_header, err);
+    if (st != SQ_OK) return st;
+    if (sq__ingest_threads(s, r) > 1)
+        return sq__csv_rows_parallel(s, r, path, &shape, first_is_header ? NULL : first, err);
+    return sq__csv_rows(s, r, path, &shape, first_is_header ? NULL : first, err);
 }
 
 /* ---- JSON Lines ---- */
@@ -735,6 +788,7 @@ sq_status sq__ingest_file(sq_ingest_state *s, const char *path, sq_error *err) {
                                    : ingest_csv(s, r, name, &first, err);
     }
     s->rep->bytes_in += sq_line_reader_bytes_in(r);
+    if (s->rep->parse_threads < 1) s->rep->parse_threads = 1;
     sq_line_reader_close(r);
     return st;
 }

@@ -42,6 +42,8 @@ struct sq_line_reader {
     int lb_toolong;
 
     uint64_t bytes_in, file_size, lineno;
+    int at_start;   /* the first line returned is the file's first (a BOM may start it) */
+    uint64_t limit; /* plain mode: stop at this file offset (UINT64_MAX: none) */
 
     z_stream zs;
     int zs_init, gz_in_member;
@@ -140,7 +142,9 @@ static int fill(sq_line_reader *r, sq_error *err) {
     case SQ_COMPRESSION_GZIP: k = fill_gzip(r, err); break;
     case SQ_COMPRESSION_ZSTD: k = fill_zstd(r, err); break;
     default: {
-        ssize_t n = read_full(r->fd, r->buf, SQ_LR_BUFSZ);
+        size_t want = SQ_LR_BUFSZ;
+        if (r->limit - r->bytes_in < want) want = (size_t)(r->limit - r->bytes_in);
+        ssize_t n = want ? read_full(r->fd, r->buf, want) : 0;
         if (n < 0) return fail(r, err, SQ_ERR_IO, strerror(errno));
         r->bytes_in += (uint64_t)n;
         k = n;
@@ -163,6 +167,8 @@ sq_status sq_line_reader_open(sq_line_reader **out, const char *path, size_t max
     if (!r) return sq_error_set(err, SQ_ERR_NOMEM, "%s: out of memory", path);
     r->fd = -1;
     r->max_line = max_line;
+    r->limit = UINT64_MAX;
+    r->at_start = 1;
     int is_stdin = strcmp(path, "-") == 0;
     r->path = strdup(is_stdin ? "<stdin>" : path);
     r->in = malloc(SQ_LR_BUFSZ);
@@ -259,7 +265,7 @@ static void carry(sq_line_reader *r, const char *p, size_t n) {
 static int emit(sq_line_reader *r, sq_line *line, const char *p, size_t n, int toolong) {
     if (n > 0 && p[n - 1] == '\r') n--;
     r->lineno++;
-    if (r->lineno == 1 && n >= 3 && (unsigned char)p[0] == 0xef &&
+    if (r->lineno == 1 && r->at_start && n >= 3 && (unsigned char)p[0] == 0xef &&
         (unsigned char)p[1] == 0xbb && (unsigned char)p[2] == 0xbf) {
         p += 3;
         n -= 3;
@@ -313,6 +319,76 @@ int sq_line_reader_next(sq_line_reader *r, sq_line *line, sq_error *err) {
         if (k < 0) return -1;
         if (k == 0) r->eof = 1;
     }
+}
+
+int sq_line_reader_limit(sq_line_reader *r, uint64_t end) {
+    if (r->comp != SQ_COMPRESSION_NONE || r->lb_len || r->lb_toolong) return -1;
+    uint64_t buf_start = r->bytes_in - r->end; /* file offset of buf[0] */
+    if (end < buf_start + r->pos) return -1;
+    if (end < r->bytes_in) {
+        r->end = (size_t)(end - buf_start);
+        r->bytes_in = end;
+    }
+    r->limit = end;
+    return 0;
+}
+
+uint64_t sq_line_reader_tell(const sq_line_reader *r) {
+    return r->bytes_in - (r->end - r->pos);
+}
+
+/* '\n' bytes in p[0..n), 8 at a time (SWAR: a byte is zero after xor with '\n'). */
+static uint64_t count_newlines(const char *p, size_t n) {
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t c = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        w ^= ones * '\n';
+        /* exact zero-byte mask: no false positives from borrows */
+        uint64_t t = ((w & ~high) + ~high) | w;
+        c += (uint64_t)__builtin_popcountll(~t & high);
+    }
+    for (; i < n; i++) c += p[i] == '\n';
+    return c;
+}
+
+sq_status sq_line_reader_open_at(sq_line_reader **out, const char *path, size_t max_line,
+                                 uint64_t start, sq_error *err) {
+    sq_line_reader *r;
+    sq_status st = sq_line_reader_open(&r, path, max_line, err);
+    if (st != SQ_OK) return st;
+    *out = NULL;
+    if (r->comp != SQ_COMPRESSION_NONE || !r->own_fd) {
+        sq_line_reader_close(r);
+        return sq_error_set(err, SQ_ERR_USAGE, "%s: not a plain file", path);
+    }
+    /* line numbers stay those of the whole file: count the lines before start */
+    uint64_t lines = 0;
+    for (uint64_t off = 0; off < start;) {
+        size_t want = start - off < SQ_LR_BUFSZ ? (size_t)(start - off) : SQ_LR_BUFSZ;
+        ssize_t k = pread(r->fd, r->buf, want, (off_t)off);
+        if (k <= 0) {
+            int e = errno;
+            sq_line_reader_close(r);
+            return sq_error_set(err, SQ_ERR_IO, "%s: %s", path, k < 0 ? strerror(e)
+                                                                      : "file shrank while read");
+        }
+        lines += count_newlines(r->buf, (size_t)k);
+        off += (uint64_t)k;
+    }
+    if (lseek(r->fd, (off_t)start, SEEK_SET) < 0) {
+        int e = errno;
+        sq_line_reader_close(r);
+        return sq_error_set(err, SQ_ERR_IO, "%s: %s", path, strerror(e));
+    }
+    r->pos = r->end = 0;
+    r->bytes_in = 0; /* bytes of this part only */
+    r->lineno = lines;
+    r->at_start = start == 0;
+    *out = r;
+    return SQ_OK;
 }
 
 sq_compression sq_line_reader_compression(const sq_line_reader *r) { return r->comp; }

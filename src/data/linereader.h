@@ -33,6 +33,15 @@ sq_status sq_line_reader_open(sq_line_reader **r, const char *path, size_t max_l
 /* 1 with a line, 0 at end of input, -1 on a read/decompression error (err set, with the
  * file name and line number). */
 int sq_line_reader_next(sq_line_reader *r, sq_line *line, sq_error *err);
+/* A plain file read from byte start (just after a newline) to its end, with the line
+ * numbers of the whole file; bytes_in counts from start. For a parallel parse. */
+sq_status sq_line_reader_open_at(sq_line_reader **r, const char *path, size_t max_line,
+                                 uint64_t start, sq_error *err);
+/* Plain mode: end the input at file offset end (after a newline, not before what was
+ * already returned). 0 ok, -1 when that is not possible. */
+int sq_line_reader_limit(sq_line_reader *r, uint64_t end);
+/* Plain mode: file offset of the next byte not yet returned in a line. */
+uint64_t sq_line_reader_tell(const sq_line_reader *r);
 sq_compression sq_line_reader_compression(const sq_line_reader *r);
 uint64_t sq_line_reader_bytes_in(const sq_line_reader *r);  /* raw bytes consumed so far */
 uint64_t sq_line_reader_file_size(const sq_line_reader *r); /* 0 when unknown (stdin, pipe) */
