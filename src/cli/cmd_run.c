@@ -21,9 +21,9 @@
 #include "shopseq/stats.h"
 #include "shopseq/synth.h"
 
-/* The compare stage's fixed settings: sized so that all eight models take about two
- * minutes on 2 cores on the default 20,000-user shop (the neural models see the last
- * RUN_MAXLEN events of each of the 20,000 sequences per epoch). */
+/* The compare stage's fixed settings (the --help text repeats them): sized so that all
+ * eight models take about two minutes on 2 cores on the default 20,000-user shop (the
+ * neural models see the last RUN_MAXLEN events of each of the 20,000 sequences per epoch). */
 #define RUN_MODELS "pop,markov,itemknn,sasrec,gru4rec,lstm,caser,bert4rec"
 #define RUN_EPOCHS 3
 #define RUN_MAXLEN 20
@@ -36,8 +36,6 @@
 #define RUN_LR 0.005f
 /* a safety net on slow or busy machines: no new epoch after this much training */
 #define RUN_MAX_SECONDS 45.0
-#define STR_(x) #x
-#define STR(x) STR_(x)
 
 static const char usage_text[] =
     "usage: shopseq run [EVENTS...] [--preset NAME | --map SPEC ...] --out DIR [options]\n"
@@ -58,12 +56,14 @@ static const char usage_text[] =
     "  --compare            run the compare stage on EVENTS too\n"
     "  --no-compare         skip the compare stage\n"
     "  --compare-models L   comma-separated models (" RUN_MODELS ")\n"
-    "  --compare-epochs N   epochs per neural model (" STR(RUN_EPOCHS) "); the stage's other settings are\n"
-    "                       fixed for a couple of minutes on 2 cores at the default size: last\n"
-    "                       " STR(RUN_MAXLEN) " events per sequence, hidden size " STR(RUN_DIM) ", shared-candidate softmax\n"
-    "                       (" STR(RUN_NEG) " items; sasrec keeps BCE), validation on " STR(RUN_EVU) " users each\n"
-    "                       epoch, test on " STR(RUN_TESTU) " users; for a longer comparison run shopseq\n"
-    "                       compare on DIR/shop.sqd and shopseq analyze --compare\n"
+    "  --compare-epochs N   epochs per neural model (3). The stage's other settings are sized\n"
+    "                       for about two minutes on 2 cores at the default size: the last 20\n"
+    "                       events per sequence, hidden size 32, lr 0.005, shared-candidate\n"
+    "                       softmax over 256 items (sasrec keeps BCE), validation on 1000\n"
+    "                       users each epoch, test on 2000 users, no new epoch after 45 s of\n"
+    "                       training per model. For a longer comparison: shopseq compare\n"
+    "                       DIR/shop.sqd --json > FILE, then shopseq analyze DIR/shop.sqd\n"
+    "                       --out DIR --compare FILE\n"
     "  --quiet              only the final summary\n"
     "  --json               no tables; one JSON object on stdout (the ingest report and\n"
     "                       stats, with the paths of every output)\n"
