@@ -3,10 +3,66 @@
  * column into its final order and write it, freeing the source column as we go so that
  * peak memory stays near one copy of the events. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ingest_parse.h"
+
+/* Sections are written by a second thread while this one gathers the next column: the
+ * kernel's copy of a section into the page cache costs about as much as the gather. One
+ * write is in flight at a time, and the writer is touched by one thread at a time (each
+ * write is joined before the next starts or anything else uses the writer). */
+typedef struct async_writer {
+    sq_dataset_writer *w;
+    pthread_t th;
+    int busy;
+    sq_section_id id;
+    const void *data;
+    uint64_t size;
+    void *free_after; /* freed once written */
+    sq_status st;
+    sq_error err;
+} async_writer;
+
+static void *write_main(void *arg) {
+    async_writer *a = arg;
+    a->st = sq_dataset_writer_section(a->w, a->id, a->data, a->size, &a->err);
+    free(a->free_after);
+    a->free_after = NULL;
+    return NULL;
+}
+
+/* Waits for the write in flight; its status (copied into err when it failed). */
+static sq_status write_wait(async_writer *a, sq_error *err) {
+    if (!a->busy) return SQ_OK;
+    pthread_join(a->th, NULL);
+    a->busy = 0;
+    if (a->st != SQ_OK && err) *err = a->err;
+    return a->st;
+}
+
+/* Starts writing data (kept alive by the caller until the next write_wait, or freed by
+ * the writer when free_after is set) after the previous write ends. */
+static sq_status write_start(async_writer *a, sq_section_id id, const void *data, uint64_t size,
+                             int free_after, sq_error *err) {
+    sq_status st = write_wait(a, err);
+    if (st != SQ_OK) {
+        if (free_after) free((void *)data);
+        return st;
+    }
+    a->id = id;
+    a->data = data;
+    a->size = size;
+    a->free_after = free_after ? (void *)data : NULL;
+    if (pthread_create(&a->th, NULL, write_main, a) == 0) {
+        a->busy = 1;
+        return SQ_OK;
+    }
+    write_main(a); /* no thread: write here */
+    if (a->st != SQ_OK && err) *err = a->err;
+    return a->st;
+}
 
 typedef struct key {
     int64_t t;
@@ -111,6 +167,7 @@ sq_status sq__ingest_build(sq_ingest_state *s, const char *out_path, sq_error *e
     uint32_t *perm = malloc(n * sizeof *perm);
     void *gather = NULL;
     sq_dataset_writer *w = NULL;
+    async_writer aw = {0};
     if (!offsets || !perm) goto nomem;
 
     /* group by user, stable */
@@ -188,14 +245,12 @@ sq_status sq__ingest_build(sq_ingest_state *s, const char *out_path, sq_error *e
         free(session);
         goto done;
     }
-    st = sq_dataset_writer_section(w, SQ_SECTION_USER_OFFSETS, offsets,
-                                   ((uint64_t)n_users + 1) * 8, err);
-    if (st == SQ_OK) st = sq_dataset_writer_section(w, SQ_SECTION_SESSION, session, m * 4, err);
-    free(session);
+    aw.w = w;
+    st = write_start(&aw, SQ_SECTION_USER_OFFSETS, offsets, ((uint64_t)n_users + 1) * 8, 0, err);
+    if (st == SQ_OK) st = write_start(&aw, SQ_SECTION_SESSION, session, m * 4, 1, err);
+    else free(session);
     if (st != SQ_OK) goto done;
 
-    gather = malloc(m ? m * 8 : 8);
-    if (!gather) goto nomem;
     sq_dataset_counts c = {.n_users = n_users, .n_items = s->items.n,
                            .n_categories = s->categories.n, .n_events = m,
                            .n_sessions = n_sessions, .session_gap_s = by_column ? 0 : o->session_gap_s,
@@ -223,34 +278,49 @@ sq_status sq__ingest_build(sq_ingest_state *s, const char *out_path, sq_error *e
                 icat[ev->item[e]] = ev->category[e];
             }
         }
-        st = sq_dataset_writer_section(w, SQ_SECTION_ITEM_CATEGORY, icat, (uint64_t)c.n_items * 4,
-                                       err);
-        free(icat);
         free(itime);
+        st = write_start(&aw, SQ_SECTION_ITEM_CATEGORY, icat, (uint64_t)c.n_items * 4, 1, err);
         if (st != SQ_OK) goto done;
     }
 
-#define GATHER_WRITE(section, field, type)                                           \
+    /* Each column is gathered into a buffer that is not being written: the 8-byte one,
+     * or the source of a column gathered before (free once gathered). A source column is
+     * freed once it is gathered and no write uses it. */
+    gather = malloc(m ? m * 8 : 8);
+    if (!gather) goto nomem;
+#define GATHER(dst, field, type)                                                     \
     do {                                                                             \
-        type *g = gather;                                                            \
-        for (uint64_t i = 0; i < m; i++) g[i] = ev->field[perm[i]];                  \
-        st = sq_dataset_writer_section(w, section, g, m * sizeof(type), err);        \
-        if (st != SQ_OK) goto done;                                                  \
+        type *g_ = (type *)(dst);                                                    \
+        for (uint64_t i = 0; i < m; i++) g_[i] = ev->field[perm[i]];                 \
     } while (0)
-    GATHER_WRITE(SQ_SECTION_ITEM, item, uint32_t);
-    free(ev->item);
-    ev->item = NULL;
-    GATHER_WRITE(SQ_SECTION_CATEGORY, category, uint32_t);
-    free(ev->category);
-    ev->category = NULL;
-    GATHER_WRITE(SQ_SECTION_BEHAVIOR, behavior, uint8_t);
+    /* item -> gather (8 B) */
+    GATHER(gather, item, uint32_t);
+    if ((st = write_start(&aw, SQ_SECTION_ITEM, gather, m * 4, 0, err)) != SQ_OK) goto done;
+    /* category -> the item column's buffer, while the items are written */
+    GATHER(ev->item, category, uint32_t);
+    if ((st = write_start(&aw, SQ_SECTION_CATEGORY, ev->item, m * 4, 0, err)) != SQ_OK) goto done;
+    /* behavior -> gather (its write has ended) */
+    GATHER(gather, behavior, uint8_t);
+    if ((st = write_start(&aw, SQ_SECTION_BEHAVIOR, gather, m, 0, err)) != SQ_OK) goto done;
     free(ev->behavior);
     ev->behavior = NULL;
-    GATHER_WRITE(SQ_SECTION_PRICE, price, float);
+    /* price -> the category column's buffer */
+    GATHER(ev->category, price, float);
+    if ((st = write_start(&aw, SQ_SECTION_PRICE, ev->category, m * 4, 0, err)) != SQ_OK) goto done;
+    free(ev->item);
+    ev->item = NULL;
     free(ev->price);
     ev->price = NULL;
-    GATHER_WRITE(SQ_SECTION_TIME, time_ms, int64_t);
-#undef GATHER_WRITE
+    /* time -> gather (8 B) */
+    st = write_wait(&aw, err);
+    if (st != SQ_OK) goto done;
+    free(ev->category);
+    ev->category = NULL;
+    GATHER(gather, time_ms, int64_t);
+    if ((st = write_start(&aw, SQ_SECTION_TIME, gather, m * 8, 0, err)) != SQ_OK) goto done;
+#undef GATHER
+    free(ev->time_ms);
+    ev->time_ms = NULL;
     {
         const int64_t *t = gather;
         for (uint64_t i = 0; i < m; i++) {
@@ -258,10 +328,12 @@ sq_status sq__ingest_build(sq_ingest_state *s, const char *out_path, sq_error *e
             if (t[i] > c.time_max_ms) c.time_max_ms = t[i];
         }
     }
-    free(gather);
-    gather = NULL;
     free(perm);
     perm = NULL;
+    st = write_wait(&aw, err);
+    if (st != SQ_OK) goto done;
+    free(gather);
+    gather = NULL;
 
     sq_dict_src users = sq_intern_dict(&s->users), items = sq_intern_dict(&s->items),
                 cats = sq_intern_dict(&s->categories);
@@ -288,6 +360,10 @@ sq_status sq__ingest_build(sq_ingest_state *s, const char *out_path, sq_error *e
         rep->time_max_ms = c.time_max_ms;
     }
 done:
+    if (aw.busy) {
+        sq_status ws = write_wait(&aw, st == SQ_OK ? err : NULL);
+        if (st == SQ_OK) st = ws;
+    }
     sq_dataset_writer_abort(w);
     free(gather);
     free(offsets);
