@@ -176,7 +176,8 @@ static const char *show(const char *p, size_t n, char *buf, size_t cap) {
 /* isspace() of the C locale (we never call setlocale), without the per-byte table call */
 static inline int is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
-static void trim(const char **p, size_t *n) {
+static inline void trim(const char **p, size_t *n) {
+    if (*n && !is_space(**p) && !is_space((*p)[*n - 1])) return; /* the usual case */
     while (*n && is_space(**p)) (*p)++, (*n)--;
     while (*n && is_space((*p)[*n - 1])) (*n)--;
 }

@@ -50,12 +50,26 @@ static int grow_table(sq_intern *t) {
 
 static uint32_t intern_lookup_or_add(sq_intern *t, const char *s, size_t len);
 
+/* Ids are short (digits, a UUID): comparing 8 bytes at a time inline beats a memcmp call. */
+static inline int same_bytes(const char *a, const char *b, size_t n) {
+    while (n >= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y) return 0;
+        a += 8, b += 8, n -= 8;
+    }
+    while (n--)
+        if (*a++ != *b++) return 0;
+    return 1;
+}
+
 /* Rows of one user usually come together (per-user exports, sessions), so the previous
  * answer is checked first: a length compare and a short memcmp instead of a hash. */
 uint32_t sq_intern_get(sq_intern *t, const char *s, size_t len) {
     uint32_t last = t->last_id;
     if (last != UINT32_MAX && t->offsets[last + 1] - t->offsets[last] == len &&
-        memcmp(t->bytes + t->offsets[last], s, len) == 0)
+        same_bytes(t->bytes + t->offsets[last], s, len))
         return last;
     uint32_t id = intern_lookup_or_add(t, s, len);
     t->last_id = id;
@@ -73,7 +87,7 @@ static uint32_t intern_lookup_or_add(sq_intern *t, const char *s, size_t len) {
         if ((e >> 32) == tag) {
             uint32_t id = (uint32_t)(e & 0xffffffffu) - 1;
             if (t->offsets[id + 1] - t->offsets[id] == len &&
-                memcmp(t->bytes + t->offsets[id], s, len) == 0)
+                same_bytes(t->bytes + t->offsets[id], s, len))
                 return id;
         }
         slot = (slot + 1) & mask;
