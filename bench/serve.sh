@@ -31,7 +31,7 @@ MAXLENS=${MAXLENS:-50 200}
 TRAIN_SECONDS=${TRAIN_SECONDS:-150}
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-1 8 64}
-SERVE_ARGS=${SERVE_ARGS:---threads 4 --score-threads 1}
+SERVE_ARGS=${SERVE_ARGS:---score-threads 1}
 TORCH_REQUESTS=${TORCH_REQUESTS:-2000}
 PY=/usr/bin/python3
 [ -x "$SQ" ] || { echo "build first: cmake -S . -B $BUILD -DCMAKE_BUILD_TYPE=Release && cmake --build $BUILD -j2" >&2; exit 1; }
@@ -124,7 +124,7 @@ for ML in $MAXLENS; do
   done
   echo "server maxlen=$ML rss_kb=$(awk '/VmHWM/ {print $2}' /proc/$PID/status)" | tee -a "$RES"
   kill -TERM "$PID"; wait "$PID" || true; PID=""
-  if [ "$HAVE_TORCH" = 1 ]; then
+  if [ "$HAVE_TORCH" = 1 ] && [ "${PEER:-1}" = 1 ]; then
     for th in 1 2; do
       line=$(OMP_NUM_THREADS=$th "$PY" bench/serve_torch.py "$M" "$OUT/shop.sqd" "$OUT/users.txt" \
              --requests "$TORCH_REQUESTS" --threads $th --top-json "$OUT/torch_top_$ML.json" | grep '^torch_result')
