@@ -98,6 +98,8 @@ typedef struct sq_engine sq_engine;
 /* Loads the checkpoint and the dataset it was trained on (item dictionary checked). */
 sq_status sq_engine_load(sq_engine **e, const char *model_path, const char *data_path,
                          sq_error *err);
+/* OpenMP threads that score a batch (default: omp_get_max_threads() of the loading thread). */
+void sq_engine_set_threads(sq_engine *e, int threads);
 void sq_engine_ref(sq_engine *e);
 void sq_engine_unref(sq_engine *e); /* frees on the last reference; NULL ok */
 
@@ -108,6 +110,7 @@ typedef struct sq_engine_info {
     uint32_t n_users;
     uint64_t n_events;
     double loaded_at;   /* Unix seconds */
+    const char *scoring; /* how the catalogue is scored (logged at start) */
 } sq_engine_info;
 void sq_engine_info_get(const sq_engine *e, sq_engine_info *info);
 

@@ -7,14 +7,20 @@
  * batch is running it becomes the leader, packs queued jobs into one batch (up to B
  * sequences), scores it once (the item-embedding GEMM is shared by the whole batch) and runs
  * each job's post-processing (masking, top-k) on the scores; others wait on a condition
- * variable. The model's activation arena is therefore used by one thread at a time. */
+ * variable. The model's activation arena is therefore used by one thread at a time.
+ *
+ * SASRec (score = h . E[item]) is scored by score.c: the model only encodes the batch, one
+ * int8 pass over the catalogue gives approximate scores and each job's top-k is made exact
+ * by rescoring the few candidates in fp32. Other models use their own score op. */
 #include <math.h>
+#include <omp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "internal.h"
 #include "shopseq/dataset.h"
 #include "shopseq/model.h"
 #include "shopseq/serve.h"
@@ -28,7 +34,8 @@ typedef struct job {
     const int *off;        /* (n_seq+1) rows of this job, relative */
     const uint32_t *item;
     const uint8_t *beh;
-    void (*done)(struct job *j, const float *scores, int V); /* scores (n_seq, V) */
+    /* scores (n_seq, ld): exact, or approximate when rep (n_seq, C) is set (fast path) */
+    void (*done)(struct job *j, sq_engine *e, float *scores, const float *rep);
     void *ctx;
     int finished;
     struct job *next;
@@ -49,7 +56,12 @@ struct sq_engine {
     job *head, *tail;
     int busy;
     int B, maxlen, V;
-    float *scores;     /* (B, V) */
+    int threads;        /* OpenMP team size of a batch */
+    float *scores;     /* (B, ld) */
+    size_t ld;          /* row stride of scores: V, or the scorer's padded width */
+    int fast;           /* scorer in use */
+    sq__scorer sc;
+    float *rep;         /* (B, C) encoder outputs (fast path) */
     int *seq_off, *pos; /* (B+1), (B*maxlen) */
     uint32_t *items;
     uint8_t *beh;
@@ -68,6 +80,8 @@ static void engine_free(sq_engine *e) {
     sq_dataset_close(&e->ds);
     free(e->path);
     free(e->scores);
+    free(e->rep);
+    sq__scorer_free(&e->sc);
     free(e->seq_off);
     free(e->pos);
     free(e->items);
@@ -95,17 +109,20 @@ sq_status sq_engine_load(sq_engine **out, const char *model_path, const char *da
         e->V = e->m->cfg.n_items;
         e->maxlen = e->m->cfg.maxlen;
         e->B = e->m->cfg.batch < MAX_BATCH ? e->m->cfg.batch : MAX_BATCH;
+        e->threads = omp_get_max_threads();
         if (e->B < 2) st = sq_error_set(err, SQ_ERR_USAGE, "%s: batch %d is too small to serve",
                                         model_path, e->m->cfg.batch);
     }
     if (st == SQ_OK) {
+        e->ld = e->fast ? (size_t)e->sc.nblk * 16 : (size_t)e->V;
         e->path = strdup(model_path);
-        e->scores = malloc((size_t)e->B * e->V * sizeof *e->scores);
+        e->scores = malloc((size_t)e->B * e->ld * sizeof *e->scores);
+        e->rep = malloc((size_t)e->B * e->m->cfg.dim * sizeof *e->rep);
         e->seq_off = malloc((size_t)(e->B + 1) * sizeof *e->seq_off);
         e->pos = malloc((size_t)e->B * e->maxlen * sizeof *e->pos);
         e->items = malloc((size_t)e->B * e->maxlen * sizeof *e->items);
         e->beh = malloc((size_t)e->B * e->maxlen);
-        if (!e->path || !e->scores || !e->seq_off || !e->pos || !e->items || !e->beh)
+        if (!e->path || !e->scores || !e->rep || !e->seq_off || !e->pos || !e->items || !e->beh)
             st = sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
     }
     uint64_t *cnt = NULL;
@@ -139,6 +156,8 @@ sq_status sq_engine_load(sq_engine **out, const char *model_path, const char *da
     return SQ_OK;
 }
 
+void sq_engine_set_threads(sq_engine *e, int threads) { e->threads = threads > 0 ? threads : 1; }
+
 void sq_engine_ref(sq_engine *e) { atomic_fetch_add(&e->refs, 1); }
 
 void sq_engine_unref(sq_engine *e) {
@@ -155,6 +174,9 @@ void sq_engine_info_get(const sq_engine *e, sq_engine_info *info) {
     info->n_users = e->ds.n_users;
     info->n_events = e->ds.n_events;
     info->loaded_at = e->loaded_at;
+    info->scoring = !e->fast ? "model" : e->sc.isa == 3 ? "int8+fp32 rescoring (avx512-vnni)"
+                  : e->sc.isa == 2 ? "int8+fp32 rescoring (avx512)"
+                  : e->sc.isa == 1 ? "int8+fp32 rescoring (avx2)" : "int8+fp32 rescoring (portable)";
 }
 
 const char *sq_engine_item_id(const sq_engine *e, uint32_t item, size_t *len) {
@@ -220,6 +242,10 @@ void sq_user_seq_free(sq_user_seq *s) {
 
 /* ---- the combiner ---- */
 static void run_batch(sq_engine *e, job **jobs, int n_jobs) {
+    /* the team size is a per-thread setting and the leader is whichever HTTP thread came
+     * first: without this, threads the process did not start through OpenMP would use
+     * every core (and keep a spinning team each) whatever --score-threads says */
+    omp_set_num_threads(e->threads);
     int s = 0, r = 0;
     e->seq_off[0] = 0;
     for (int j = 0; j < n_jobs; j++) {
@@ -235,13 +261,15 @@ static void run_batch(sq_engine *e, job **jobs, int n_jobs) {
     }
     sq_batch bt = {.n_seq = s, .seq_off = e->seq_off, .item = e->items, .behavior = e->beh,
                    .pos = e->pos};
-    sq_model_score(e->m, &bt, e->scores);
+    const int C = e->m->cfg.dim;
+    sq_model_score(e->m, &bt, e->scores); /* the int8 scorer waits for the models' encode op */
     int first[MAX_BATCH + 1];
     first[0] = 0;
     for (int j = 0; j < n_jobs; j++) first[j + 1] = first[j] + jobs[j]->n_seq;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int j = 0; j < n_jobs; j++)
-        jobs[j]->done(jobs[j], e->scores + (size_t)first[j] * e->V, e->V);
+        jobs[j]->done(jobs[j], e, e->scores + (size_t)first[j] * e->ld,
+                      e->fast ? e->rep + (size_t)first[j] * C : NULL);
 }
 
 static void submit(sq_engine *e, job *jb) {
@@ -276,25 +304,6 @@ static void submit(sq_engine *e, job *jb) {
     pthread_mutex_unlock(&e->qlock);
 }
 
-/* k best of s (V), skipping -inf; returns the count */
-static int topk(const float *s, int V, int k, uint32_t *it, float *sc) {
-    int have = 0;
-    for (int v = 0; v < V; v++) {
-        float x = s[v];
-        if (x == -INFINITY || x != x) continue;
-        if (have == k && !(x > sc[k - 1])) continue;
-        int j = have < k ? have++ : k - 1;
-        while (j > 0 && sc[j - 1] < x) {
-            sc[j] = sc[j - 1];
-            it[j] = it[j - 1];
-            j--;
-        }
-        sc[j] = x;
-        it[j] = (uint32_t)v;
-    }
-    return have;
-}
-
 typedef struct topk_ctx {
     const sq_user_seq *seq;
     int k, exclude_seen, n_out;
@@ -302,12 +311,18 @@ typedef struct topk_ctx {
     float *scores;
 } topk_ctx;
 
-static void topk_done(job *jb, const float *scores, int V) {
+/* exact top-k of one row; s is the leader's buffer, ours to modify (masking) */
+static int row_topk(const sq_engine *e, float *s, const float *rep, int k, uint32_t *items,
+                    float *scores) {
+    return rep ? sq__scorer_topk(&e->sc, rep, s, k, items, scores, NULL)
+               : sq__topk(s, e->V, k, items, scores);
+}
+
+static void topk_done(job *jb, sq_engine *e, float *s, const float *rep) {
     topk_ctx *c = jb->ctx;
-    float *s = (float *)scores; /* the leader's buffer: ours to modify */
     if (c->exclude_seen)
         for (size_t i = 0; i < c->seq->n; i++) s[c->seq->item[i]] = -INFINITY;
-    c->n_out = topk(s, V, c->k, c->items, c->scores);
+    c->n_out = row_topk(e, s, rep, c->k, c->items, c->scores);
 }
 
 static int popularity(const sq_engine *e, const sq_user_seq *seq, int k, int exclude_seen,
@@ -350,18 +365,20 @@ typedef struct explain_ctx {
     sq_explain *out;
 } explain_ctx;
 
-static void explain_done(job *jb, const float *scores, int V) {
+static void explain_done(job *jb, sq_engine *e, float *s, const float *rep) {
     explain_ctx *c = jb->ctx;
-    float *s = (float *)scores;
+    const int C = e->m->cfg.dim;
     if (c->exclude_seen)
         for (size_t i = 0; i < c->seq->n; i++) s[c->seq->item[i]] = -INFINITY;
     uint32_t top = 0;
     float best = -INFINITY;
-    int found = topk(s, V, 1, &top, &best);
+    int found = row_topk(e, s, rep, 1, &top, &best);
     c->out->top_item = found ? top : SQ_NONE;
     c->out->base_score = best;
     for (int i = 0; i < c->out->n; i++) {
-        float x = found ? scores[(size_t)(i + 1) * V + top] : 0.0f;
+        float x = !found ? 0.0f
+                  : rep ? sq__scorer_exact(&e->sc, rep + (size_t)(i + 1) * C, top)
+                        : s[(size_t)(i + 1) * e->ld + top];
         c->out->score_without[i] = x;
         c->out->drop[i] = found ? best - x : 0.0f;
     }

@@ -4,6 +4,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <omp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@ void sq_serve_config_default(sq_serve_config *c) {
     memset(c, 0, sizeof *c);
     c->host = "127.0.0.1";
     c->port = 8080;
-    c->threads = 4;
+    c->threads = 16; /* handlers block (fsync, the scoring batch): more threads than cores */
     c->conn_limit = 1024;
     c->timeout_s = 30;
     c->map_mb = 1024;
@@ -64,6 +65,7 @@ sq_status sq__server_reload(sq__server *s, sq_error *err) {
     sq_engine *e = NULL;
     sq_status st = sq_engine_load(&e, s->cfg.model_path, s->cfg.data_path, err);
     if (st == SQ_OK) {
+        sq_engine_set_threads(e, s->score_threads);
         pthread_mutex_lock(&s->eng_lock);
         sq_engine *old = s->eng;
         s->eng = e;
@@ -222,7 +224,9 @@ sq_status sq_serve_run(const sq_serve_config *cfg, sq_error *err) {
     pthread_mutex_init(&s->eng_lock, NULL);
     pthread_mutex_init(&s->reload_lock, NULL);
     struct MHD_Daemon *d = NULL;
+    s->score_threads = omp_get_max_threads(); /* after sq_nn_init (--score-threads) */
     sq_status st = sq_engine_load(&s->eng, cfg->model_path, cfg->data_path, err);
+    if (st == SQ_OK) sq_engine_set_threads(s->eng, s->score_threads);
     if (st == SQ_OK) st = sq_store_open(&s->store, cfg->state_dir, cfg->map_mb, cfg->history_cap, err);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port)};
     if (st == SQ_OK && inet_pton(AF_INET, cfg->host, &addr.sin_addr) != 1)
@@ -246,8 +250,8 @@ sq_status sq_serve_run(const sq_serve_config *cfg, sq_error *err) {
         int port = di ? di->port : cfg->port;
         sq_engine_info info;
         sq_engine_info_get(s->eng, &info);
-        fprintf(stderr, "shopseq serve: %s (%d items, dim %d, maxlen %d) on http://%s:%d, state %s, "
-                        "%d threads, writes %s\n", info.model, info.n_items, info.dim, info.maxlen,
+        fprintf(stderr, "shopseq serve: %s (%d items, dim %d, maxlen %d; scoring: %s) on http://%s:%d, "
+                        "state %s, %d threads, writes %s\n", info.model, info.n_items, info.dim, info.maxlen, info.scoring,
                 cfg->host, port, cfg->state_dir, cfg->threads,
                 cfg->token ? "need a bearer token" : "UNAUTHENTICATED");
         if (cfg->port_file) {
