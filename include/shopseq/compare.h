@@ -4,7 +4,8 @@
  * `shopseq run` are both this; the report reads its JSON back (sq_compare_load_json).
  *
  * Each model trains in a child process (fork), so that its peak RSS is its own (wait4's
- * ru_maxrss) and a model that fails or crashes does not stop the others. Fork from a
+ * ru_maxrss) and a model that fails or crashes does not stop the others; opts.jobs of them
+ * at once. Fork from a
  * process that has not run an OpenMP parallel region yet: libgomp's thread pool does not
  * survive fork, and the child's first parallel region hangs. */
 #ifndef SHOPSEQ_COMPARE_H
@@ -36,6 +37,9 @@ typedef struct sq_compare_opts {
     float lr;            /* AdamW (0.001) */
     uint64_t seed;       /* (42) */
     const sq_dataset *test; /* session protocol (GRU4Rec's) on this test set when set */
+    int jobs;            /* models trained at once, each on one thread (0, 1: one at a time,
+                            on all threads); more than one keeps small models from idling
+                            cores, and makes results independent of the core count */
     FILE *log;           /* "compare: NAME ..." lines; NULL = quiet */
     int log_training;    /* also each model's epoch and validation lines to log */
 } sq_compare_opts;

@@ -167,6 +167,10 @@ static int compare_worker_main(int fd, const compare_job *job) {
     o.eval_users = RUN_EVU;
     o.test_users = RUN_TESTU;
     o.max_seconds = RUN_MAX_SECONDS;
+    /* one model per core, one thread each: these small models (hidden size 32) keep two
+     * cores busier than one model on two threads, and single-threaded runs give the same
+     * figures on any machine (when the time cap does not cut) */
+    o.jobs = sq_nn_threads();
     o.log = job->quiet ? NULL : stderr;
     sq_status st = sq_compare_run(&ds, job->sqd, job->models, job->n_models, &o, res, &err);
     sq_dataset_close(&ds);
@@ -180,7 +184,8 @@ static int compare_worker_main(int fd, const compare_job *job) {
         sq_compare_write_table(stdout, res);
         char reading[512];
         sq_compare_reading(res, reading, sizeof reading);
-        printf("%s\n   %d models in %.1fs\n", reading, job->n_models, sq_now_s() - t0);
+        printf("%s\n   %d models in %.1fs (%d at a time, one thread each)\n", reading,
+               job->n_models, sq_now_s() - t0, o.jobs < job->n_models ? o.jobs : job->n_models);
     }
     int failed = sq_compare_failed(res);
     free(res);

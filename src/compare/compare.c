@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -16,6 +17,7 @@
 
 #include "core/fileio.h"
 #include "shopseq/model.h"
+#include "shopseq/nn.h"
 
 void sq_compare_opts_init(sq_compare_opts *o) {
     memset(o, 0, sizeof *o);
@@ -140,6 +142,70 @@ static int read_all(int fd, void *p, size_t n) {
     return 0;
 }
 
+typedef struct {
+    pid_t pid;
+    int fd; /* read end of the child's result pipe */
+    int idx;
+} child;
+
+/* Forks the child that trains models[i]; on failure fills row i's error. */
+static int start_child(child *c, int i, const char *const *models, const sq_dataset *ds,
+                       const sq_compare_opts *o, int eval_every, sq_compare_result *res) {
+    sq_compare_row *r = &res->rows[i];
+    int fd[2];
+    if (o->log) {
+        fprintf(o->log, "compare: %s ...\n", models[i]);
+        fflush(o->log);
+    }
+    if (pipe(fd) != 0) {
+        snprintf(r->error, sizeof r->error, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(r->error, sizeof r->error, "fork: %s", strerror(errno));
+        close(fd[0]);
+        close(fd[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(fd[0]);
+        /* several at once: one thread each, so they do not fight over the cores */
+        if (o->jobs > 1) sq_nn_init(1);
+        sq_compare_row cr;
+        memset(&cr, 0, sizeof cr);
+        run_one(models[i], ds, o, eval_every, &cr);
+        if (o->log) fflush(o->log);
+        fflush(stderr);
+        _exit(write_all(fd[1], &cr, sizeof cr) == 0 ? 0 : 1);
+    }
+    close(fd[1]);
+    c->pid = pid;
+    c->fd = fd[0];
+    c->idx = i;
+    return 0;
+}
+
+/* Reads the child's row (it writes it just before exiting) and reaps it. */
+static void finish_child(child *c, const char *const *models, sq_compare_result *res) {
+    sq_compare_row *r = &res->rows[c->idx];
+    int got = read_all(c->fd, r, sizeof *r) == 0;
+    close(c->fd);
+    int status = 0;
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    while (wait4(c->pid, &status, 0, &ru) < 0 && errno == EINTR) {
+    }
+    if (!got) {
+        memset(r, 0, sizeof *r);
+        snprintf(r->error, sizeof r->error, "the run died (%s %d)",
+                 WIFSIGNALED(status) ? "signal" : "exit status",
+                 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    }
+    snprintf(r->model, sizeof r->model, "%s", models[c->idx]);
+    r->peak_rss_kb = ru.ru_maxrss;
+}
+
 sq_status sq_compare_run(const sq_dataset *ds, const char *dataset_name,
                          const char *const *models, int n_models, const sq_compare_opts *o,
                          sq_compare_result *res, sq_error *err) {
@@ -158,55 +224,31 @@ sq_status sq_compare_run(const sq_dataset *ds, const char *dataset_name,
     res->session = o->test != NULL;
     res->n_models = n_models;
     int eval_every = o->eval_every ? o->eval_every : (o->epochs / 5 > 1 ? o->epochs / 5 : 1);
+    int jobs = o->jobs > 1 ? (o->jobs < n_models ? o->jobs : n_models) : 1;
     /* the children inherit unflushed stdio buffers and would print them twice */
     fflush(stdout);
     fflush(stderr);
     if (o->log) fflush(o->log);
-    for (int i = 0; i < n_models; i++) {
-        sq_compare_row *r = &res->rows[i];
-        if (o->log) {
-            fprintf(o->log, "compare: %s ...\n", models[i]);
-            fflush(o->log);
+    child run[SQ_COMPARE_MAX_MODELS];
+    int next = 0, running = 0;
+    while (next < n_models || running) {
+        while (running < jobs && next < n_models) {
+            if (start_child(&run[running], next, models, ds, o, eval_every, res) == 0) running++;
+            else snprintf(res->rows[next].model, sizeof res->rows[next].model, "%s", models[next]);
+            next++;
         }
-        int fd[2];
-        if (pipe(fd) != 0) {
-            snprintf(r->error, sizeof r->error, "pipe: %s", strerror(errno));
-            snprintf(r->model, sizeof r->model, "%s", models[i]);
-            continue;
+        if (!running) break;
+        /* the first child to finish: its pipe turns readable (its row, or EOF if it died) */
+        int done = 0;
+        if (running > 1) {
+            struct pollfd pf[SQ_COMPARE_MAX_MODELS];
+            for (int k = 0; k < running; k++) pf[k] = (struct pollfd){.fd = run[k].fd, .events = POLLIN};
+            while (poll(pf, (nfds_t)running, -1) < 0 && errno == EINTR) {
+            }
+            while (done < running - 1 && !pf[done].revents) done++;
         }
-        pid_t pid = fork();
-        if (pid < 0) {
-            snprintf(r->error, sizeof r->error, "fork: %s", strerror(errno));
-            snprintf(r->model, sizeof r->model, "%s", models[i]);
-            close(fd[0]);
-            close(fd[1]);
-            continue;
-        }
-        if (pid == 0) {
-            close(fd[0]);
-            sq_compare_row cr;
-            memset(&cr, 0, sizeof cr);
-            run_one(models[i], ds, o, eval_every, &cr);
-            if (o->log) fflush(o->log);
-            fflush(stderr);
-            _exit(write_all(fd[1], &cr, sizeof cr) == 0 ? 0 : 1);
-        }
-        close(fd[1]);
-        int got = read_all(fd[0], r, sizeof *r) == 0;
-        close(fd[0]);
-        int status = 0;
-        struct rusage ru;
-        memset(&ru, 0, sizeof ru);
-        while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
-        }
-        if (!got) {
-            memset(r, 0, sizeof *r);
-            snprintf(r->error, sizeof r->error, "the run died (%s %d)",
-                     WIFSIGNALED(status) ? "signal" : "exit status",
-                     WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-        }
-        snprintf(r->model, sizeof r->model, "%s", models[i]);
-        r->peak_rss_kb = ru.ru_maxrss;
+        finish_child(&run[done], models, res);
+        run[done] = run[--running];
     }
     return SQ_OK;
 }
