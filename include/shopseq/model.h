@@ -71,6 +71,16 @@ typedef struct sq_model_ops {
     void (*backward)(sq_model *m, const sq_batch *b);
     /* scores (n_seq, n_items): the next-item score after the last row of each sequence. */
     void (*score)(sq_model *m, const sq_batch *b, float *scores);
+    /* rep (n_seq, dim): the final representation after the last row of each sequence,
+     * exactly the vector that score multiplies with the item embeddings (bert4rec: the
+     * masked-LM head's output at the appended [mask]); zeros for an empty sequence. The
+     * batch needs no targets. train = 1 applies dropout (stream b->seed) and keeps the
+     * activations for encode_backward. For task heads (purchase, churn, ...). NULL for
+     * the counting baselines. */
+    void (*encode)(sq_model *m, const sq_batch *b, int train, float *rep);
+    /* Accumulates into params.grad the gradient of a loss whose gradient with respect to
+     * the rep of the last encode is drep (n_seq, dim); b is that encode's batch. */
+    void (*encode_backward)(sq_model *m, const sq_batch *b, const float *drep);
     void (*destroy)(sq_model *m);
     /* Counting models (the baselines) leave forward/backward as no-ops and set these:
      * training then calls fit_batch for each training batch of the first epoch (instead
@@ -96,6 +106,16 @@ static inline double sq_model_forward(sq_model *m, const sq_batch *b, int train)
 static inline void sq_model_backward(sq_model *m, const sq_batch *b) { m->ops->backward(m, b); }
 static inline void sq_model_score(sq_model *m, const sq_batch *b, float *scores) {
     m->ops->score(m, b, scores);
+}
+/* 1 if the model has an encoder (encode / encode_backward), 0 for the counting baselines */
+static inline int sq_model_can_encode(const sq_model *m) {
+    return m->ops->encode && m->ops->encode_backward;
+}
+static inline void sq_model_encode(sq_model *m, const sq_batch *b, int train, float *rep) {
+    m->ops->encode(m, b, train, rep);
+}
+static inline void sq_model_encode_backward(sq_model *m, const sq_batch *b, const float *drep) {
+    m->ops->encode_backward(m, b, drep);
 }
 
 extern const sq_model_ops sq_sasrec_ops;

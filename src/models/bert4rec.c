@@ -416,15 +416,13 @@ static double forward(sq_model *mm, const sq_batch *b, int train) {
     return run(m, b, train);
 }
 
-static void backward(sq_model *mm, const sq_batch *b) {
-    bert *m = (bert *)mm;
-    (void)b;
+/* Backpropagates m->dt (M, C), the gradient at the head output t3 of the selected rows,
+ * through the head and the encoder into params.grad. */
+static void backward_from_t3(bert *m) {
     const sq_nn_params *p = &m->base.params;
     const int C = m->C, M = m->M;
     const size_t MC = (size_t)M * C;
     float *dt3 = m->dt, *dt2 = m->dhs;
-    memset(dt3, 0, MC * sizeof(float));
-    loss(m, dt3);
     memset(dt2, 0, MC * sizeof(float));
     sq_nn_layernorm_backward(dt2, sq_nn_pgrad(p, m->hln_w), sq_nn_pgrad(p, m->hln_b), dt3, m->t2,
                              sq_nn_param(p, m->hln_w), m->mh, m->sh, M, C);
@@ -445,6 +443,33 @@ static void backward(sq_model *mm, const sq_batch *b) {
     sq_bert4rec_encoder_backward(&m->base, m->dt);
 }
 
+static void backward(sq_model *mm, const sq_batch *b) {
+    bert *m = (bert *)mm;
+    (void)b;
+    memset(m->dt, 0, (size_t)m->M * m->C * sizeof(float));
+    loss(m, m->dt);
+    backward_from_t3(m);
+}
+
+/* The events followed by [mask] (as score), encoded; rep = the head output at the [mask].
+ * In training mode dropout applies but no token is masked: the Cloze objective is the
+ * pre-training's, the task head's loss is the caller's. */
+static void encode_op(sq_model *mm, const sq_batch *b, int train, float *rep) {
+    bert *m = (bert *)mm;
+    build_tokens(m, b, 0);
+    const float *h = sq_bert4rec_encode(&m->base, b->n_seq, m->seq_off, m->tok, m->pos,
+                                        b->behavior ? m->beh : NULL, train, train ? b->seed : 0);
+    head_forward(m, h);
+    memcpy(rep, m->t3, (size_t)m->M * m->C * sizeof(float)); /* M = n_seq rows */
+}
+
+static void encode_backward(sq_model *mm, const sq_batch *b, const float *drep) {
+    bert *m = (bert *)mm;
+    (void)b;
+    memcpy(m->dt, drep, (size_t)m->M * m->C * sizeof(float));
+    backward_from_t3(m);
+}
+
 static void score(sq_model *mm, const sq_batch *b, float *scores) {
     bert *m = (bert *)mm;
     build_tokens(m, b, 0);
@@ -456,4 +481,5 @@ static void score(sq_model *mm, const sq_batch *b, float *scores) {
 }
 
 const sq_model_ops sq_bert4rec_ops = {.name = "bert4rec", .create = create, .forward = forward,
-                                      .backward = backward, .score = score, .destroy = destroy};
+                                      .backward = backward, .score = score, .destroy = destroy,
+                                      .encode = encode_op, .encode_backward = encode_backward};

@@ -236,14 +236,12 @@ static double forward(sq_model *mm, const sq_batch *b, int train) {
     return b->target ? loss_and_grad(m, b, NULL) : 0.0;
 }
 
-static void backward(sq_model *mm, const sq_batch *b) {
-    caser *m = (caser *)mm;
+/* Backpropagates m->dz (N, C), the gradient at z, into params.grad. */
+static void backward_from_dz(caser *m, const sq_batch *b) {
     const sq_model_config *cfg = &m->base.cfg;
     const sq_nn_params *p = &m->base.params;
     const int C = cfg->dim, N = b->seq_off[b->n_seq], L = m->Lw, D = m->D, nh = m->nh;
     const float pd = m->last_train ? cfg->dropout : 0.0f;
-    memset(m->dz, 0, (size_t)N * C * sizeof(float));
-    loss_and_grad(m, b, m->dz);
     sq_nn_relu_backward(m->dz, m->dz, m->z, (size_t)N * C); /* relu(y) > 0 iff y > 0 */
     memset(m->dcat, 0, (size_t)N * D * sizeof(float));
     sq_nn_linear_backward(m->dcat, sq_nn_pgrad(p, m->fc1_w), sq_nn_pgrad(p, m->fc1_b), m->dz,
@@ -311,18 +309,45 @@ static void backward(sq_model *mm, const sq_batch *b) {
             }
 }
 
+static void backward(sq_model *mm, const sq_batch *b) {
+    caser *m = (caser *)mm;
+    memset(m->dz, 0, (size_t)b->seq_off[b->n_seq] * m->base.cfg.dim * sizeof(float));
+    loss_and_grad(m, b, m->dz);
+    backward_from_dz(m, b);
+}
+
+/* rep (n_seq, C) = z at the last row of each sequence (its window of the last L events) */
+static void encode_op(sq_model *mm, const sq_batch *b, int train, float *rep) {
+    caser *m = (caser *)mm;
+    const int C = m->base.cfg.dim;
+    encode(m, b, train);
+    for (int s = 0; s < b->n_seq; s++) {
+        int last = b->seq_off[s + 1] - 1;
+        if (last < b->seq_off[s]) memset(rep + (size_t)s * C, 0, C * sizeof(float));
+        else memcpy(rep + (size_t)s * C, m->z + (size_t)last * C, C * sizeof(float));
+    }
+}
+
+static void encode_backward(sq_model *mm, const sq_batch *b, const float *drep) {
+    caser *m = (caser *)mm;
+    const int C = m->base.cfg.dim;
+    memset(m->dz, 0, (size_t)b->seq_off[b->n_seq] * C * sizeof(float));
+    for (int s = 0; s < b->n_seq; s++) {
+        int last = b->seq_off[s + 1] - 1;
+        if (last >= b->seq_off[s])
+            memcpy(m->dz + (size_t)last * C, drep + (size_t)s * C, C * sizeof(float));
+    }
+    backward_from_dz(m, b);
+}
+
 static void score(sq_model *mm, const sq_batch *b, float *scores) {
     caser *m = (caser *)mm;
     const int C = m->base.cfg.dim;
-    encode(m, b, 0);
-    for (int s = 0; s < b->n_seq; s++) {
-        int last = b->seq_off[s + 1] - 1;
-        if (last < b->seq_off[s]) memset(m->gather + (size_t)s * C, 0, C * sizeof(float));
-        else memcpy(m->gather + (size_t)s * C, m->z + (size_t)last * C, C * sizeof(float));
-    }
+    encode_op(mm, b, 0, m->gather);
     sq_nn_linear_forward(scores, m->gather, sq_nn_param(&m->base.params, m->out_emb), NULL,
                          b->n_seq, C, m->base.cfg.n_items);
 }
 
 const sq_model_ops sq_caser_ops = {.name = "caser", .create = create, .forward = forward,
-                                   .backward = backward, .score = score, .destroy = destroy};
+                                   .backward = backward, .score = score, .destroy = destroy,
+                                   .encode = encode_op, .encode_backward = encode_backward};

@@ -198,15 +198,13 @@ static double forward(sq_model *mm, const sq_batch *b, int train) {
     return b->target ? loss_and_grad(m, b, NULL) : 0.0;
 }
 
-static void backward(sq_model *mm, const sq_batch *b) {
-    rnn *m = (rnn *)mm;
+/* Backpropagates m->dh (N, C), the gradient at h, into params.grad. */
+static void backward_from_dh(rnn *m, const sq_batch *b) {
     const sq_model_config *cfg = &m->base.cfg;
     const sq_nn_params *p = &m->base.params;
     const int C = cfg->dim, N = b->seq_off[b->n_seq];
     const size_t NC = (size_t)N * C;
     const float pd = m->last_train ? cfg->dropout : 0.0f;
-    memset(m->dh, 0, NC * sizeof(float));
-    loss_and_grad(m, b, m->dh);
     sq_nn_dropout_backward(m->dh, m->dh, NC, pd, site_seed(m->drop_seed, 1));
     for (int l = m->L - 1; l >= 0; l--) {
         const float *in = l ? m->out[l - 1] : m->x;
@@ -229,20 +227,48 @@ static void backward(sq_model *mm, const sq_batch *b) {
     }
 }
 
+static void backward(sq_model *mm, const sq_batch *b) {
+    rnn *m = (rnn *)mm;
+    memset(m->dh, 0, (size_t)b->seq_off[b->n_seq] * m->base.cfg.dim * sizeof(float));
+    loss_and_grad(m, b, m->dh);
+    backward_from_dh(m, b);
+}
+
+/* rep (n_seq, C) = h (the dropped-out final state) at the last row of each sequence */
+static void encode_op(sq_model *mm, const sq_batch *b, int train, float *rep) {
+    rnn *m = (rnn *)mm;
+    const int C = m->base.cfg.dim;
+    encode(m, b, train);
+    for (int s = 0; s < b->n_seq; s++) {
+        int last = b->seq_off[s + 1] - 1;
+        if (last < b->seq_off[s]) memset(rep + (size_t)s * C, 0, C * sizeof(float));
+        else memcpy(rep + (size_t)s * C, m->h + (size_t)last * C, C * sizeof(float));
+    }
+}
+
+static void encode_backward(sq_model *mm, const sq_batch *b, const float *drep) {
+    rnn *m = (rnn *)mm;
+    const int C = m->base.cfg.dim;
+    memset(m->dh, 0, (size_t)b->seq_off[b->n_seq] * C * sizeof(float));
+    for (int s = 0; s < b->n_seq; s++) {
+        int last = b->seq_off[s + 1] - 1;
+        if (last >= b->seq_off[s])
+            memcpy(m->dh + (size_t)last * C, drep + (size_t)s * C, C * sizeof(float));
+    }
+    backward_from_dh(m, b);
+}
+
 static void score(sq_model *mm, const sq_batch *b, float *scores) {
     rnn *m = (rnn *)mm;
     const int C = m->base.cfg.dim;
-    encode(m, b, 0);
-    for (int s = 0; s < b->n_seq; s++) {
-        int last = b->seq_off[s + 1] - 1;
-        if (last < b->seq_off[s]) memset(m->gather + (size_t)s * C, 0, C * sizeof(float));
-        else memcpy(m->gather + (size_t)s * C, m->h + (size_t)last * C, C * sizeof(float));
-    }
+    encode_op(mm, b, 0, m->gather);
     sq_nn_linear_forward(scores, m->gather, sq_nn_param(&m->base.params, m->item_emb), NULL,
                          b->n_seq, C, m->base.cfg.n_items);
 }
 
 const sq_model_ops sq_gru4rec_ops = {.name = "gru4rec", .create = create_gru, .forward = forward,
-                                     .backward = backward, .score = score, .destroy = destroy};
+                                     .backward = backward, .score = score, .destroy = destroy,
+                                     .encode = encode_op, .encode_backward = encode_backward};
 const sq_model_ops sq_lstm_ops = {.name = "lstm", .create = create_lstm, .forward = forward,
-                                  .backward = backward, .score = score, .destroy = destroy};
+                                  .backward = backward, .score = score, .destroy = destroy,
+                                     .encode = encode_op, .encode_backward = encode_backward};

@@ -253,15 +253,13 @@ static double forward(sq_model *mm, const sq_batch *b, int train) {
     return b->target ? loss_and_grad(m, b, NULL) : 0.0;
 }
 
-static void backward(sq_model *mm, const sq_batch *b) {
-    sasrec *m = (sasrec *)mm;
+/* Backpropagates m->dh (N, C), the gradient at h, into params.grad. */
+static void backward_from_dh(sasrec *m, const sq_batch *b) {
     const sq_model_config *cfg = &m->base.cfg;
     const sq_nn_params *p = &m->base.params;
     const int C = cfg->dim, N = b->seq_off[b->n_seq];
     const size_t NC = (size_t)N * C;
     const float pd = m->last_train ? cfg->dropout : 0.0f;
-    memset(m->dh, 0, NC * sizeof(float));
-    loss_and_grad(m, b, m->dh);
     /* final layernorm: dx = d x_out */
     memset(m->dx, 0, NC * sizeof(float));
     sq_nn_layernorm_backward(m->dx, sq_nn_pgrad(p, m->lnf_w), sq_nn_pgrad(p, m->lnf_b), m->dh,
@@ -318,16 +316,42 @@ static void backward(sq_model *mm, const sq_batch *b) {
     }
 }
 
+static void backward(sq_model *mm, const sq_batch *b) {
+    sasrec *m = (sasrec *)mm;
+    memset(m->dh, 0, (size_t)b->seq_off[b->n_seq] * m->base.cfg.dim * sizeof(float));
+    loss_and_grad(m, b, m->dh);
+    backward_from_dh(m, b);
+}
+
+/* rep (n_seq, C) = h at the last row of each sequence (zeros for an empty one) */
+static void encode_op(sq_model *mm, const sq_batch *b, int train, float *rep) {
+    sasrec *m = (sasrec *)mm;
+    const int C = m->base.cfg.dim;
+    encode(m, b, train);
+    for (int s = 0; s < b->n_seq; s++) {
+        int last = b->seq_off[s + 1] - 1;
+        if (last < b->seq_off[s]) memset(rep + (size_t)s * C, 0, C * sizeof(float));
+        else memcpy(rep + (size_t)s * C, m->h + (size_t)last * C, C * sizeof(float));
+    }
+}
+
+static void encode_backward(sq_model *mm, const sq_batch *b, const float *drep) {
+    sasrec *m = (sasrec *)mm;
+    const int C = m->base.cfg.dim;
+    memset(m->dh, 0, (size_t)b->seq_off[b->n_seq] * C * sizeof(float));
+    for (int s = 0; s < b->n_seq; s++) {
+        int last = b->seq_off[s + 1] - 1;
+        if (last >= b->seq_off[s])
+            memcpy(m->dh + (size_t)last * C, drep + (size_t)s * C, C * sizeof(float));
+    }
+    backward_from_dh(m, b);
+}
+
 static void score(sq_model *mm, const sq_batch *b, float *scores) {
     sasrec *m = (sasrec *)mm;
     const sq_model_config *cfg = &m->base.cfg;
     const int C = cfg->dim;
-    encode(m, b, 0);
-    for (int s = 0; s < b->n_seq; s++) {
-        int last = b->seq_off[s + 1] - 1;
-        if (last < b->seq_off[s]) memset(m->gather + (size_t)s * C, 0, C * sizeof(float));
-        else memcpy(m->gather + (size_t)s * C, m->h + (size_t)last * C, C * sizeof(float));
-    }
+    encode_op(mm, b, 0, m->gather);
     /* scores (n_seq, V) = gather . E^T : as a linear layer with V outputs, row-parallel */
     sq_nn_linear_forward(scores, m->gather, sq_nn_param(&m->base.params, m->item_emb), NULL,
                          b->n_seq, C, cfg->n_items);
@@ -340,4 +364,6 @@ const sq_model_ops sq_sasrec_ops = {
     .backward = backward,
     .score = score,
     .destroy = destroy,
+    .encode = encode_op,
+    .encode_backward = encode_backward,
 };
