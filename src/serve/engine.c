@@ -113,6 +113,14 @@ sq_status sq_engine_load(sq_engine **out, const char *model_path, const char *da
         if (e->B < 2) st = sq_error_set(err, SQ_ERR_USAGE, "%s: batch %d is too small to serve",
                                         model_path, e->m->cfg.batch);
     }
+    if (st == SQ_OK && sq_model_can_encode(e->m) && !strcmp(e->m->cfg.model, "sasrec")) {
+        int ie = sq_nn_params_find(&e->m->params, "item_emb.weight");
+        const sq_nn_tensor *t = ie >= 0 ? &e->m->params.t[ie] : NULL;
+        if (t && t->ndim == 2 && t->shape[0] == e->V && t->shape[1] == e->m->cfg.dim) {
+            st = sq__scorer_init(&e->sc, sq_nn_param(&e->m->params, ie), e->V, e->m->cfg.dim, err);
+            e->fast = st == SQ_OK;
+        }
+    }
     if (st == SQ_OK) {
         e->ld = e->fast ? (size_t)e->sc.nblk * 16 : (size_t)e->V;
         e->path = strdup(model_path);
@@ -262,7 +270,12 @@ static void run_batch(sq_engine *e, job **jobs, int n_jobs) {
     sq_batch bt = {.n_seq = s, .seq_off = e->seq_off, .item = e->items, .behavior = e->beh,
                    .pos = e->pos};
     const int C = e->m->cfg.dim;
-    sq_model_score(e->m, &bt, e->scores); /* the int8 scorer waits for the models' encode op */
+    if (e->fast) {
+        sq_model_encode(e->m, &bt, 0, e->rep);
+        sq__scorer_approx(&e->sc, e->rep, s, e->scores, e->ld);
+    } else {
+        sq_model_score(e->m, &bt, e->scores);
+    }
     int first[MAX_BATCH + 1];
     first[0] = 0;
     for (int j = 0; j < n_jobs; j++) first[j + 1] = first[j] + jobs[j]->n_seq;
