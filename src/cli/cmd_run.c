@@ -25,7 +25,7 @@
  * eight models take about two minutes on 2 cores on the default 20,000-user shop (the
  * neural models see the last RUN_MAXLEN events of each of the 20,000 sequences per epoch). */
 #define RUN_MODELS "pop,markov,itemknn,sasrec,gru4rec,lstm,caser,bert4rec"
-#define RUN_EPOCHS 3
+#define RUN_EPOCHS 4
 #define RUN_MAXLEN 20
 #define RUN_DIM 32
 #define RUN_NEG 256
@@ -35,7 +35,7 @@
  * NDCG@10 in 3 epochs on the default shop, at 0.001 it is still at popularity's 0.10 */
 #define RUN_LR 0.005f
 /* a safety net on slow or busy machines: no new epoch after this much training */
-#define RUN_MAX_SECONDS 45.0
+#define RUN_MAX_SECONDS 60.0
 
 static const char usage_text[] =
     "usage: shopseq run [EVENTS...] [--preset NAME | --map SPEC ...] --out DIR [options]\n"
@@ -56,11 +56,11 @@ static const char usage_text[] =
     "  --compare            run the compare stage on EVENTS too\n"
     "  --no-compare         skip the compare stage\n"
     "  --compare-models L   comma-separated models (" RUN_MODELS ")\n"
-    "  --compare-epochs N   epochs per neural model (3). The stage's other settings are sized\n"
+    "  --compare-epochs N   epochs per neural model (4). The stage's other settings are sized\n"
     "                       for about two minutes on 2 cores at the default size: the last 20\n"
     "                       events per sequence, hidden size 32, lr 0.005, shared-candidate\n"
     "                       softmax over 256 items (sasrec keeps BCE), validation on 1000\n"
-    "                       users each epoch, test on 2000 users, no new epoch after 45 s of\n"
+    "                       users each epoch, test on 2000 users, no new epoch after 60 s of\n"
     "                       training per model. For a longer comparison: shopseq compare\n"
     "                       DIR/shop.sqd --json > FILE, then shopseq analyze DIR/shop.sqd\n"
     "                       --out DIR --compare FILE\n"
