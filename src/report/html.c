@@ -606,8 +606,9 @@ static void section_compare(sq_sb *sb, const sq_compare_result *c) {
     esc(sb, sq_compare_protocol(c));
     sq_sb_printf(sb, " (%u %s). Coverage@10: distinct items in the test users' top-10 lists over the catalogue. "
                      "Epochs: the one validation picked, of those run; the baselines count in one pass. "
-                     "Short training on purpose (a couple of minutes for all models): rerun "
-                     "<code>shopseq compare</code> with more epochs for a fair verdict (docs/models.md).</p>",
+                     "The neural models' figures depend on their training budget, which shopseq run keeps to a "
+                     "couple of minutes for all models; <code>shopseq compare</code> with more epochs gives a "
+                     "firmer verdict (docs/models.md).</p>",
                  tested,
                  c->session ? "predictions" : "test users");
     card_close(sb);
