@@ -349,7 +349,8 @@ static sq_status add_record(sq_ingest_state *s, value v[SQ_IN_FIELD_COUNT], cons
     } else {
         if (!v[SQ_IN_TIME].n)
             return reject(s, SQ_REJECT_MISSING_FIELD, path, line, err, "field 'time' is empty");
-        if (sq_time_parse(v[SQ_IN_TIME].p, v[SQ_IN_TIME].n, (sq_time_format)o->time_format, &t) != 0)
+        if (sq_time_parse_cached(v[SQ_IN_TIME].p, v[SQ_IN_TIME].n, (sq_time_format)o->time_format,
+                                 &t, &s->time_cache) != 0)
             return reject(s, SQ_REJECT_BAD_TIME, path, line, err, "field 'time' = '%s'",
                           show(v[SQ_IN_TIME].p, v[SQ_IN_TIME].n, buf, sizeof buf));
         if (v[SQ_IN_TIME_OFFSET].present && v[SQ_IN_TIME_OFFSET].n) {

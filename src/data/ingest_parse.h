@@ -8,6 +8,7 @@
 
 #include "intern.h"
 #include "linereader.h"
+#include "timeparse.h"
 #include "shopseq/ingest.h"
 
 typedef struct sq_event_columns {
@@ -36,6 +37,7 @@ typedef struct sq_ingest_state {
     char *behavior_copy;
     int any_category, any_price, any_session;
     uint64_t synthetic_clock;
+    sq_time_cache time_cache; /* per state: each parse thread has its own */
     const char *const *inputs;
     size_t n_inputs;
     /* parallel parse (ingest_parallel.c); all zero in a plain sequential parse */

@@ -134,14 +134,27 @@ have_number:
     return 0;
 }
 
-static int parse_iso(const char *s, size_t n, int64_t *ms) {
+static int parse_iso(const char *s, size_t n, int64_t *ms, sq_time_cache *cache) {
     size_t i = 0;
     int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0;
-    if (take_digits(s, n, &i, 4, &y) || i >= n || s[i++] != '-' ||
-        take_digits(s, n, &i, 2, &mo) || i >= n || s[i++] != '-' ||
-        take_digits(s, n, &i, 2, &d))
-        return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo)) return -1;
+    int64_t days;
+    if (cache && cache->valid && n >= 10 && memcmp(s, cache->date, 10) == 0) {
+        /* the same "YYYY-MM-DD" as the last time: already checked and converted */
+        days = cache->days;
+        i = 10;
+    } else {
+        if (take_digits(s, n, &i, 4, &y) || i >= n || s[i++] != '-' ||
+            take_digits(s, n, &i, 2, &mo) || i >= n || s[i++] != '-' ||
+            take_digits(s, n, &i, 2, &d))
+            return -1;
+        if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo)) return -1;
+        days = sq_days_from_civil(y, (unsigned)mo, (unsigned)d);
+        if (cache) {
+            memcpy(cache->date, s, 10);
+            cache->days = days;
+            cache->valid = 1;
+        }
+    }
     int64_t off_min = 0;
     if (i < n) {
         if (s[i] != 'T' && s[i] != ' ') return -1;
@@ -191,24 +204,28 @@ static int parse_iso(const char *s, size_t n, int64_t *ms) {
         }
         if (i != n) return -1;
     }
-    int64_t days = sq_days_from_civil(y, (unsigned)mo, (unsigned)d);
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - off_min * 60;
     *ms = secs * 1000 + frac;
     return 0;
 }
 
 int sq_time_parse(const char *s, size_t n, sq_time_format fmt, int64_t *ms) {
+    return sq_time_parse_cached(s, n, fmt, ms, NULL);
+}
+
+int sq_time_parse_cached(const char *s, size_t n, sq_time_format fmt, int64_t *ms,
+                         sq_time_cache *cache) {
     if (!s || n == 0) return -1;
     int64_t v;
     int rc;
     switch (fmt) {
     case SQ_TIME_UNIX_S: rc = parse_unix(s, n, 0, 0, &v); break;
     case SQ_TIME_UNIX_MS: rc = parse_unix(s, n, 1, 0, &v); break;
-    case SQ_TIME_ISO: rc = parse_iso(s, n, &v); break;
+    case SQ_TIME_ISO: rc = parse_iso(s, n, &v, cache); break;
     case SQ_TIME_AUTO:
         /* an ISO date has '-' after 4 digits; a number never does */
         if (n >= 5 && is_digit(s[0]) && s[4] == '-')
-            rc = parse_iso(s, n, &v);
+            rc = parse_iso(s, n, &v, cache);
         else
             rc = parse_unix(s, n, 0, 1, &v);
         break;

@@ -20,6 +20,18 @@ typedef enum {
  * blanks are not accepted (callers trim). */
 int sq_time_parse(const char *s, size_t n, sq_time_format fmt, int64_t *ms);
 
+/* The last ISO date seen ("YYYY-MM-DD" and its day number): logs hold runs of the same
+ * day, so the date part is checked and converted once per run. Zero-initialise. */
+typedef struct sq_time_cache {
+    char date[10];
+    int valid;
+    int64_t days;
+} sq_time_cache;
+
+/* sq_time_parse with a cache (NULL: none); the result is the same. */
+int sq_time_parse_cached(const char *s, size_t n, sq_time_format fmt, int64_t *ms,
+                         sq_time_cache *cache);
+
 /* Days since 1970-01-01 of a proleptic Gregorian date (valid for any year). */
 int64_t sq_days_from_civil(int64_t y, unsigned m, unsigned d);
 
