@@ -108,6 +108,42 @@ int sq_csv_split(const char *line, size_t len, char delim, sq_field *fields, int
     return nf;
 }
 
+int sq_csv_split_simple(const char *line, size_t len, char delim, sq_field *fields,
+                        int max_fields) {
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    if (delim == ' ' || delim == '"' || (unsigned char)delim >= 0x80) return SQ_CSV_NOT_SIMPLE;
+    const uint64_t dpat = ones * (unsigned char)delim, qpat = ones * '"';
+    const uint64_t low7 = ones * 0x7f;
+    int nf = 0;
+    size_t start = 0, i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, line + i, 8);
+        if (w & high) return SQ_CSV_NOT_SIMPLE;
+        /* bytes are < 0x80, so x + 0x7f sets a byte's high bit unless x is zero there,
+         * and never carries into the next byte */
+        uint64_t q = ~((w ^ qpat) + low7) & high;
+        if (q) return SQ_CSV_NOT_SIMPLE;
+        uint64_t d = ~((w ^ dpat) + low7) & high;
+        while (d) {
+            size_t at = i + (size_t)(__builtin_ctzll(d) >> 3);
+            put(fields, max_fields, nf++, line + start, at - start);
+            start = at + 1;
+            d &= d - 1;
+        }
+    }
+    for (; i < len; i++) {
+        char c = line[i];
+        if ((unsigned char)c >= 0x80 || c == '"') return SQ_CSV_NOT_SIMPLE;
+        if (c == delim) {
+            put(fields, max_fields, nf++, line + start, i - start);
+            start = i + 1;
+        }
+    }
+    put(fields, max_fields, nf++, line + start, len - start);
+    return nf;
+}
+
 char sq_csv_sniff_delimiter(const char *line, size_t len) {
     static const char cand[4] = {',', '\t', ';', '|'};
     size_t count[4] = {0, 0, 0, 0};

@@ -11,6 +11,7 @@ typedef struct sq_field {
 
 enum {
     SQ_CSV_BAD_QUOTE = -1, /* unterminated quote, or text after a closing quote */
+    SQ_CSV_NOT_SIMPLE = -2, /* sq_csv_split_simple: the line needs sq_csv_split */
 };
 
 /* Splits line[0..len) at delim. delim ' ' means "any run of spaces or tabs" (the SASRec
@@ -21,6 +22,12 @@ enum {
  * max_fields are stored) or SQ_CSV_BAD_QUOTE. An empty line has 1 empty field. */
 int sq_csv_split(const char *line, size_t len, char delim, sq_field *fields, int max_fields,
                  char *scratch);
+
+/* The common case in one pass: a line of ASCII bytes (hence valid UTF-8) with no quote,
+ * split at delim (not ' '). Returns what sq_csv_split returns for it, or
+ * SQ_CSV_NOT_SIMPLE (fields untouched or partly written) for any other line. */
+int sq_csv_split_simple(const char *line, size_t len, char delim, sq_field *fields,
+                        int max_fields);
 
 /* Guesses the delimiter of a header or first line: the most frequent of , \t ; | outside
  * quotes, or ' ' when none occurs and the line has blanks. Returns ',' by default. */

@@ -598,14 +598,20 @@ sq_status sq__csv_rows(sq_ingest_state *s, sq_line_reader *r, const char *path,
             continue;
         }
         s->rep->rows_read++;
-        if ((line.flags & SQ_LINE_HAS_NUL) ||
-            !valid_utf8((const unsigned char *)line.data, line.len)) {
-            st = reject(s, SQ_REJECT_BAD_ENCODING, path, line.lineno, err,
-                        (line.flags & SQ_LINE_HAS_NUL) ? "NUL byte in line" : "invalid UTF-8");
-            if (st != SQ_OK) goto done;
-            continue;
+        /* an ASCII line without quotes is valid UTF-8 and splits in one pass */
+        int nf = (line.flags & SQ_LINE_HAS_NUL)
+                     ? SQ_CSV_NOT_SIMPLE
+                     : sq_csv_split_simple(line.data, line.len, delim, fields, MAX_FIELDS);
+        if (nf == SQ_CSV_NOT_SIMPLE) {
+            if ((line.flags & SQ_LINE_HAS_NUL) ||
+                !valid_utf8((const unsigned char *)line.data, line.len)) {
+                st = reject(s, SQ_REJECT_BAD_ENCODING, path, line.lineno, err,
+                            (line.flags & SQ_LINE_HAS_NUL) ? "NUL byte in line" : "invalid UTF-8");
+                if (st != SQ_OK) goto done;
+                continue;
+            }
+            nf = sq_csv_split(line.data, line.len, delim, fields, MAX_FIELDS, scratch);
         }
-        int nf = sq_csv_split(line.data, line.len, delim, fields, MAX_FIELDS, scratch);
         if (nf == SQ_CSV_BAD_QUOTE) {
             st = reject(s, SQ_REJECT_BAD_QUOTE, path, line.lineno, err, "unbalanced quotes");
             if (st != SQ_OK) goto done;

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "data/csv.h"
 #include "data/sqd_format.h"
 #include "shopseq/dataset.h"
 #include "shopseq/ingest.h"
@@ -262,12 +263,43 @@ static void test_tiny_file(void **state) {
     free(in);
 }
 
+/* The one-pass splitter of plain ASCII lines agrees with sq_csv_split, or declines. */
+static void test_simple_split_agrees(void **state) {
+    (void)state;
+    static const char *lines[] = {
+        "", ",", "a", "a,b", "a,b,", ",a,,b,,", "2019-10-01 00:00:00 UTC,view,44600062,2103807459595387724,,shiseido,35.79,541312140,72d76fde-8bb3-4e00-8c23-a032dfed738c",
+        "12345678,23456789,34567890", "1234567,", "abcdefgh,ijklmnop,", "a,\"b,c\",d", "abcdefghij\"k",
+        "caf\xc3\xa9,x", "abcdefgh\xff,1", "a\tb\tc", "a;b;c",
+    };
+    const char delims[] = {',', '\t', ';'};
+    sq_field f1[8], f2[8];
+    char scratch[256];
+    for (size_t d = 0; d < sizeof delims; d++) {
+        for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
+            size_t n = strlen(lines[i]);
+            int a = sq_csv_split_simple(lines[i], n, delims[d], f1, 8);
+            if (a == SQ_CSV_NOT_SIMPLE) {
+                assert_true(strchr(lines[i], '"') || strpbrk(lines[i], "\x80\x81\xa9\xc3\xff"));
+                continue;
+            }
+            int b = sq_csv_split(lines[i], n, delims[d], f2, 8, scratch);
+            assert_int_equal(a, b);
+            for (int k = 0; k < a && k < 8; k++) {
+                assert_ptr_equal(f1[k].p, f2[k].p);
+                assert_int_equal(f1[k].n, f2[k].n);
+            }
+        }
+    }
+    assert_int_equal(sq_csv_split_simple("a b", 3, ' ', f1, 8), SQ_CSV_NOT_SIMPLE);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_header_bom_crlf_rejects_both_halves),
         cmocka_unit_test(test_no_header_first_row_sets_shape),
         cmocka_unit_test(test_max_errors_same_stop),
         cmocka_unit_test(test_tiny_file),
+        cmocka_unit_test(test_simple_split_agrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
