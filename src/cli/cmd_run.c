@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,7 +226,11 @@ static int compare_worker_finish(compare_worker *w, int go) {
     if (w->fd >= 0) {
         fflush(stdout);
         fflush(stderr);
+        /* a worker that died early must fail the stage, not kill run with SIGPIPE */
+        struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+        sigaction(SIGPIPE, &ign, &old);
         if (go && write(w->fd, "g", 1) != 1) go = 0;
+        sigaction(SIGPIPE, &old, NULL);
         close(w->fd);
         w->fd = -1;
     }
