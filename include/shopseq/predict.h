@@ -139,6 +139,9 @@ typedef struct sq_pred_scorer_opts {
     float lr;               /* 0 = the scorer's default */
     int hidden;             /* MLP head width; 0 = the scorer's default */
     int with_features;      /* 1 = concatenate the tabular features to the encoding */
+    int pretrain_epochs;    /* new encoder (no checkpoint): first pre-train it with its
+                               next-item objective on the events before the training cut
+                               for this many epochs (0 = none: from scratch) */
 } sq_pred_scorer_opts;
 
 void sq_pred_scorer_opts_default(sq_pred_scorer_opts *o);

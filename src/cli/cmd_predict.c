@@ -51,8 +51,12 @@ static const char usage_text[] =
     "                      (needs --out)\n"
     "  --model CKPT        also score with a pre-trained sequence encoder + MLP head (the\n"
     "                      neural scorer); without --evaluate its scores are written\n"
-    "  --finetune M        neural: head (default) or all\n"
-    "  --scratch MODEL     neural: also train this encoder from scratch (e.g. sasrec)\n"
+    "  --finetune M        neural: head (default), all, or both (one row each)\n"
+    "  --scratch MODEL     neural: also train this encoder from scratch (e.g. sasrec; the\n"
+    "                      whole model is trained)\n"
+    "  --pretrain N        with --scratch: also pre-train that encoder here for N epochs\n"
+    "                      (next item, events before the training cut only), then fine-tune\n"
+    "                      it as --finetune says\n"
     "  --epochs N, --lr X, --hidden N   neural training settings\n"
     "  --seed N            sampling and the fit/validation split (42)\n"
     "  --threads N         threads for the neural scorer\n"
@@ -66,7 +70,7 @@ static const char usage_text[] =
 enum {
     O_TASK = 256, O_HORIZON, O_CUT, O_CATEGORY, O_ACTIVE, O_LOOKBACK, O_NEG, O_CW, O_L2,
     O_VSHARE, O_EVAL, O_FORMAT, O_OUT, O_JSON, O_MODEL, O_FINETUNE, O_SCRATCH, O_EPOCHS,
-    O_LR, O_HIDDEN, O_SEED, O_THREADS, O_TRAIN_CUTS
+    O_LR, O_HIDDEN, O_SEED, O_THREADS, O_TRAIN_CUTS, O_PRETRAIN
 };
 
 /* "24h", "3d", "90m", "1w", "3600s", "3600": a positive duration in ms; 0 if malformed. */
@@ -274,6 +278,7 @@ int sq_cmd_predict(int argc, char **argv) {
         {"scratch", required_argument, 0, O_SCRATCH}, {"epochs", required_argument, 0, O_EPOCHS},
         {"lr", required_argument, 0, O_LR}, {"hidden", required_argument, 0, O_HIDDEN},
         {"train-cuts", required_argument, 0, O_TRAIN_CUTS}, {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
+        {"pretrain", required_argument, 0, O_PRETRAIN},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *cmd = "predict";
     sq_pred_config cfg;
@@ -282,7 +287,7 @@ int sq_cmd_predict(int argc, char **argv) {
     sq_pred_scorer_opts so;
     sq_pred_scorer_opts_default(&so);
     const char *cut_s = NULL, *category = NULL, *out = NULL, *model = NULL, *scratch = NULL;
-    int task = -1, evaluate = 0, json = 0, fmt_json = 0;
+    int task = -1, evaluate = 0, json = 0, fmt_json = 0, ft_modes = 1; /* 1 head, 2 all */
     double valid_share = 0.2, d;
     uint64_t u;
     optind = 1;
@@ -340,9 +345,14 @@ int sq_cmd_predict(int argc, char **argv) {
         case O_JSON: json = 1; break;
         case O_MODEL: model = optarg; break;
         case O_FINETUNE:
-            if (strcmp(optarg, "head") && strcmp(optarg, "all"))
-                return sq_cli_usage(cmd, "--finetune must be head or all");
-            so.finetune_all = !strcmp(optarg, "all");
+            if (strcmp(optarg, "head") && strcmp(optarg, "all") && strcmp(optarg, "both"))
+                return sq_cli_usage(cmd, "--finetune must be head, all or both");
+            ft_modes = !strcmp(optarg, "head") ? 1 : !strcmp(optarg, "all") ? 2 : 3;
+            break;
+        case O_PRETRAIN:
+            if (sq_cli_parse_u64(optarg, &u) || u > 100000)
+                return sq_cli_usage(cmd, "bad --pretrain '%s'", optarg);
+            so.pretrain_epochs = (int)u;
             break;
         case O_SCRATCH: scratch = optarg; break;
         case O_EPOCHS:
@@ -401,11 +411,12 @@ int sq_cmd_predict(int argc, char **argv) {
     sq_status st = SQ_OK;
     int64_t end_ms = 0;
     sq_pred_data pd = {0};
-    sq_pred_scorer *scorers[3] = {0};
-    sq_pred_result results[3];
+    enum { MAX_SCORERS = 6 };
+    sq_pred_scorer *scorers[MAX_SCORERS] = {0};
+    sq_pred_result results[MAX_SCORERS];
     int n_scorers = 0;
     float *probs = NULL;
-    json_t *doc = NULL, *rocs[3] = {0};
+    json_t *doc = NULL, *rocs[MAX_SCORERS] = {0};
     char tbuf[32], tbuf2[32], ebuf[32], hbuf[32];
 
     if (category) {
@@ -439,19 +450,35 @@ int sq_cmd_predict(int argc, char **argv) {
 
     /* the scorers: the logistic baseline always; the neural ones when asked for */
     so.verbose = !json;
-    const char *names[3] = {"logistic", NULL, NULL};
-    sq_pred_scorer_opts sopts[3] = {so, so, so};
-    if (model) {
-        names[1] = "neural";
-        sopts[1].checkpoint = model;
+    /* rows: the baseline; the checkpoint per --finetune mode; the encoder pre-trained here
+     * per mode (--pretrain); the encoder from scratch (whole model trained) */
+    const char *names[MAX_SCORERS] = {"logistic"};
+    sq_pred_scorer_opts sopts[MAX_SCORERS];
+    int n_slots = 1;
+    sopts[0] = so;
+    for (int mode = 1; mode <= 2 && model; mode++) {
+        if (!(ft_modes & mode)) continue;
+        names[n_slots] = "neural";
+        sopts[n_slots] = so;
+        sopts[n_slots].checkpoint = model;
+        sopts[n_slots].pretrain_epochs = 0;
+        sopts[n_slots++].finetune_all = mode == 2;
+    }
+    for (int mode = 1; mode <= 2 && scratch && so.pretrain_epochs > 0; mode++) {
+        if (!(ft_modes & mode)) continue;
+        names[n_slots] = "neural";
+        sopts[n_slots] = so;
+        sopts[n_slots].encoder = scratch;
+        sopts[n_slots++].finetune_all = mode == 2;
     }
     if (scratch) {
-        int slot = model ? 2 : 1;
-        names[slot] = "neural";
-        sopts[slot].checkpoint = NULL;
-        sopts[slot].encoder = scratch;
+        names[n_slots] = "neural";
+        sopts[n_slots] = so;
+        sopts[n_slots].encoder = scratch;
+        sopts[n_slots].pretrain_epochs = 0;
+        sopts[n_slots++].finetune_all = 1;
     }
-    for (int s = 0; s < 3; s++) {
+    for (int s = 0; s < n_slots; s++) {
         if (!names[s]) continue;
         if ((st = sq_pred_scorer_create(&scorers[n_scorers], names[s], &sopts[s], &err)) != SQ_OK)
             goto done;
@@ -601,7 +628,7 @@ int sq_cmd_predict(int argc, char **argv) {
 
 done:
     json_decref(doc);
-    for (int s = 0; s < 3; s++) json_decref(rocs[s]);
+    for (int s = 0; s < MAX_SCORERS; s++) json_decref(rocs[s]);
     free(probs);
     for (int s = 0; s < n_scorers; s++) sq_pred_scorer_free(scorers[s]);
     sq_pred_data_free(&pd);

@@ -1,10 +1,12 @@
 /* The scorer registry: one line per scorer. */
 #include <string.h>
 
+#include "predict/neural.h"
 #include "shopseq/predict.h"
 
 static const sq_pred_scorer_ops *const scorers[] = {
     &sq_pred_logistic_ops,
+    &sq_pred_neural_ops,
 };
 
 void sq_pred_scorer_opts_default(sq_pred_scorer_opts *o) {
