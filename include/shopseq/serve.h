@@ -21,6 +21,7 @@
 /* ---- limits on untrusted input ---- */
 typedef struct sq_serve_limits {
     size_t max_body;        /* bytes of a request body (1 MiB) */
+    size_t max_body_total;  /* bytes of request bodies held at once, all connections (256 MiB) */
     size_t max_events;      /* events in one POST /v1/events (1000) */
     size_t max_id_len;      /* bytes of a user or item id (256) */
     size_t max_fields;      /* fields of one event object (16) */

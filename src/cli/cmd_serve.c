@@ -32,6 +32,8 @@ static const char usage_text[] =
     "  --max-connections N  concurrent connections (1024)\n"
     "  --timeout S          idle connection timeout in seconds (30)\n"
     "  --max-body BYTES     request body cap (1048576)\n"
+    "  --max-body-total BYTES  request bodies held at once over all connections (268435456;\n"
+    "                       past it: 503 overloaded, or the connection is closed)\n"
     "  --max-events N       events per POST /v1/events (1000)\n"
     "  --history-cap N      events kept per user in the store (200)\n"
     "  --map-size MB        largest size of the store (1024)\n"
@@ -46,7 +48,7 @@ static const char usage_text[] =
 
 enum {
     O_DATA = 256, O_STATE, O_HOST, O_PORT, O_PORT_FILE, O_TOKEN_FILE, O_NO_AUTH, O_THREADS,
-    O_SCORE_THREADS, O_MAXCONN, O_TIMEOUT, O_MAXBODY, O_MAXEVENTS, O_HCAP, O_MAP
+    O_SCORE_THREADS, O_MAXCONN, O_TIMEOUT, O_MAXBODY, O_MAXBODYTOTAL, O_MAXEVENTS, O_HCAP, O_MAP
 };
 
 static char *read_token(const char *path, sq_error *err) {
@@ -77,6 +79,7 @@ int sq_cmd_serve(int argc, char **argv) {
         {"score-threads", required_argument, 0, O_SCORE_THREADS},
         {"max-connections", required_argument, 0, O_MAXCONN},
         {"timeout", required_argument, 0, O_TIMEOUT}, {"max-body", required_argument, 0, O_MAXBODY},
+        {"max-body-total", required_argument, 0, O_MAXBODYTOTAL},
         {"max-events", required_argument, 0, O_MAXEVENTS},
         {"history-cap", required_argument, 0, O_HCAP}, {"map-size", required_argument, 0, O_MAP},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
@@ -106,6 +109,7 @@ int sq_cmd_serve(int argc, char **argv) {
         case O_MAXCONN: NUM("--max-connections", 1, 1000000); cfg.conn_limit = (unsigned)v; break;
         case O_TIMEOUT: NUM("--timeout", 1, 86400); cfg.timeout_s = (unsigned)v; break;
         case O_MAXBODY: NUM("--max-body", 64, 1u << 30); cfg.limits.max_body = v; break;
+        case O_MAXBODYTOTAL: NUM("--max-body-total", 64, (uint64_t)1 << 40); cfg.limits.max_body_total = v; break;
         case O_MAXEVENTS: NUM("--max-events", 1, 1000000); cfg.limits.max_events = v; break;
         case O_HCAP: NUM("--history-cap", 1, 100000); cfg.history_cap = (int)v; break;
         case O_MAP: NUM("--map-size", 1, 1u << 24); cfg.map_mb = v; break;

@@ -148,8 +148,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             !sq__auth_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"), s->cfg.token))
             return send_error(c, r, 401, "unauthorized", "a valid 'Authorization: Bearer <token>' header is required", NULL);
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > s->cfg.limits.max_body)
+        unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+        if (declared > s->cfg.limits.max_body)
             return send_error(c, r, 413, "body_too_large", "request body larger than the limit", NULL);
+        if (declared && atomic_load(&s->body_bytes) + declared > s->cfg.limits.max_body_total)
+            return send_error(c, r, 503, "overloaded", "too many request bodies in flight; retry", NULL);
         return MHD_YES;
     }
     if (r->responded) {
@@ -169,8 +172,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             size_t cap = r->cap ? r->cap : 4096;
             while (cap < r->len + n) cap *= 2;
             if (cap > s->cfg.limits.max_body) cap = s->cfg.limits.max_body;
+            /* all connections together hold at most max_body_total of bodies: past it the
+             * connection is closed (a slow sender cannot pin memory without bound) */
+            if (atomic_fetch_add(&s->body_bytes, cap - r->cap) + (cap - r->cap) > s->cfg.limits.max_body_total) {
+                atomic_fetch_sub(&s->body_bytes, cap - r->cap);
+                r->status = 503;
+                return MHD_NO;
+            }
             char *b = realloc(r->body, cap);
-            if (!b) return MHD_NO;
+            if (!b) {
+                atomic_fetch_sub(&s->body_bytes, cap - r->cap);
+                return MHD_NO;
+            }
             r->body = b;
             r->cap = cap;
         }
@@ -196,6 +209,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     int status = r->status ? r->status : (toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? 408 : 0);
     sq__metrics_observe(&s->metrics, r->route, status, now_mono() - r->t0);
     atomic_fetch_sub(&s->in_flight, 1);
+    atomic_fetch_sub(&s->body_bytes, r->cap);
     free(r->body);
     free(r);
     *con_cls = NULL;

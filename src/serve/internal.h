@@ -78,6 +78,7 @@ typedef struct sq__server {
     pthread_mutex_t reload_lock; /* one reload at a time */
     sq__metrics metrics;
     _Atomic int in_flight;
+    _Atomic size_t body_bytes;   /* request body buffers held now (limits.max_body_total) */
     double started_at;
     int score_threads;           /* the main thread's OpenMP team size, given to each engine */
 } sq__server;

@@ -12,6 +12,7 @@
 
 void sq_serve_limits_default(sq_serve_limits *l) {
     l->max_body = 1u << 20;
+    l->max_body_total = (size_t)256 << 20;
     l->max_events = 1000;
     l->max_id_len = 256;
     l->max_fields = 16;
