@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Latency and throughput of `shopseq serve` under wrk, with a PyTorch peer, in one run.
 #
-#   bench/serve.sh [BUILD_DIR]            (default build-serve; ~6 min per maxlen)
+#   bench/serve.sh [BUILD_DIR]            (default build-serve; ~15 min from scratch on 2 cores)
 #
 # 1. A simulator shop with a ~100k-item catalogue (USERS users over DAYS days, --items
 #    ITEMS, flat item popularity so that most items occur), ingested; SASRec trained for one
