@@ -345,6 +345,9 @@ static sq_status fit(sq_pred_scorer *s, const sq_pred_examples *train,
                       .weight_decay = 1e-4f};
     sq_nn_adamw om = oh;
     om.weight_decay = 0.0f; /* the encoder as pre-trained: no decay pulling it to zero */
+    /* a pre-trained encoder moves slower than the new head (at the head's rate it
+     * overfits the few task labels within an epoch or two) */
+    if (n->ckpt[0] || n->o.pretrain_epochs > 0) om.lr = lr * 0.1f;
     double best = INFINITY;
     int best_ep = 0, bad = 0;
     for (int ep = 1; ep <= epochs; ep++) {
