@@ -9,9 +9,11 @@
  * each job's post-processing (masking, top-k) on the scores; others wait on a condition
  * variable. The model's activation arena is therefore used by one thread at a time.
  *
- * SASRec (score = h . E[item]) is scored by score.c: the model only encodes the batch, one
- * int8 pass over the catalogue gives approximate scores and each job's top-k is made exact
- * by rescoring the few candidates in fp32. Other models use their own score op. */
+ * Models whose score is rep . W[item] (rep from the model's encode op, W one of its
+ * parameters; see score_weights) are scored by score.c: the model only encodes the batch,
+ * one int8 pass over the catalogue gives approximate scores and each job's top-k is made
+ * exact by rescoring the few candidates in fp32. At load a probe sequence is scored both
+ * ways, and a model whose scores disagree keeps its own score op (as the baselines do). */
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
@@ -91,6 +93,33 @@ static void engine_free(sq_engine *e) {
     free(e);
 }
 
+/* ---- the fast path: which parameter the score op multiplies rep with ---- */
+static const struct {
+    const char *model, *param;
+} score_weights[] = {{"sasrec", "item_emb.weight"}, {"bert4rec", "item_emb.weight"},
+                     {"gru4rec", "item_emb.weight"}, {"lstm", "item_emb.weight"},
+                     {"caser", "out_emb.weight"}};
+
+/* 1 if encode + rep . W equals the model's own score op on a probe sequence */
+static int fast_path_agrees(sq_engine *e) {
+    const int L = e->maxlen < 3 ? e->maxlen : 3;
+    int off[2] = {0, L};
+    for (int i = 0; i < L; i++) {
+        e->items[i] = (uint32_t)(i * 7919u % (uint32_t)e->V);
+        e->beh[i] = 0;
+        e->pos[i] = e->maxlen - L + i;
+    }
+    sq_batch bt = {.n_seq = 1, .seq_off = off, .item = e->items, .behavior = e->beh, .pos = e->pos};
+    sq_model_score(e->m, &bt, e->scores); /* (1, V) */
+    sq_model_encode(e->m, &bt, 0, e->rep);
+    float mx = 0.0f;
+    for (int v = 0; v < e->V; v++) mx = fmaxf(mx, fabsf(e->scores[v]));
+    for (int v = 0; v < e->V; v++)
+        if (!(fabsf(sq__scorer_exact(&e->sc, e->rep, (uint32_t)v) - e->scores[v]) <= 1e-3f * (1.0f + mx)))
+            return 0;
+    return 1;
+}
+
 sq_status sq_engine_load(sq_engine **out, const char *model_path, const char *data_path,
                          sq_error *err) {
     *out = NULL;
@@ -113,10 +142,14 @@ sq_status sq_engine_load(sq_engine **out, const char *model_path, const char *da
         if (e->B < 2) st = sq_error_set(err, SQ_ERR_USAGE, "%s: batch %d is too small to serve",
                                         model_path, e->m->cfg.batch);
     }
-    if (st == SQ_OK && sq_model_can_encode(e->m) && !strcmp(e->m->cfg.model, "sasrec")) {
-        int ie = sq_nn_params_find(&e->m->params, "item_emb.weight");
+    const char *wname = NULL;
+    for (size_t i = 0; st == SQ_OK && i < sizeof score_weights / sizeof *score_weights; i++)
+        if (!strcmp(e->m->cfg.model, score_weights[i].model)) wname = score_weights[i].param;
+    if (wname && sq_model_can_encode(e->m)) {
+        int ie = sq_nn_params_find(&e->m->params, wname);
         const sq_nn_tensor *t = ie >= 0 ? &e->m->params.t[ie] : NULL;
-        if (t && t->ndim == 2 && t->shape[0] == e->V && t->shape[1] == e->m->cfg.dim) {
+        /* rows past V (bert4rec's [mask]) are not items */
+        if (t && t->ndim == 2 && t->shape[0] >= e->V && t->shape[1] == e->m->cfg.dim) {
             st = sq__scorer_init(&e->sc, sq_nn_param(&e->m->params, ie), e->V, e->m->cfg.dim, err);
             e->fast = st == SQ_OK;
         }
@@ -132,6 +165,11 @@ sq_status sq_engine_load(sq_engine **out, const char *model_path, const char *da
         e->beh = malloc((size_t)e->B * e->maxlen);
         if (!e->path || !e->scores || !e->rep || !e->seq_off || !e->pos || !e->items || !e->beh)
             st = sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
+    }
+    if (st == SQ_OK && e->fast && !fast_path_agrees(e)) {
+        sq__scorer_free(&e->sc);
+        e->fast = 0;
+        e->ld = (size_t)e->V;
     }
     uint64_t *cnt = NULL;
     uint32_t *order = NULL;
