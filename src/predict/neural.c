@@ -18,6 +18,7 @@
  * the encoder, its gradient through encode_backward); weighted BCE / softmax CE (class
  * weights with opts.class_weight); early stopping on the validation examples' loss
  * (patience NEURAL_PATIENCE epochs; the best epoch's weights are kept). */
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "predict/neural.h"
 #include "shopseq/head.h"
 #include "shopseq/model.h"
+#include "shopseq/safetensors.h"
 #include "shopseq/train.h"
 
 enum { NEURAL_BATCH = 64, NEURAL_MAXLEN = 50, NEURAL_PATIENCE = 3, NEURAL_EPOCHS = 20 };
@@ -116,6 +118,19 @@ static sq_status setup(neural *n, const sq_pred_examples *train, sq_error *err) 
     sq_status st;
     if (n->m) {
         if ((st = sq_check_fingerprint(n->ckpt, ds, err)) != SQ_OK) return st;
+        /* trained on this very dataset: its weights have seen the events after the cut
+         * (next-item targets, never the task's labels); say so, --pretrain avoids it */
+        sq_st_file f;
+        if (n->o.verbose && sq_st_read(&f, n->ckpt, err) == SQ_OK) {
+            const char *fp = sq_st_meta(&f, "data_xxh64");
+            char want[17];
+            snprintf(want, sizeof want, "%016" PRIx64, sq_dataset_data_fingerprint(ds));
+            if (fp && !strcmp(fp, want))
+                fprintf(stderr, "neural: note: %s was pre-trained on all of this dataset's "
+                        "events, those after the cut included (--scratch MODEL --pretrain N "
+                        "pre-trains on events before the training cut only)\n", n->ckpt);
+            sq_st_free(&f);
+        }
         if ((uint32_t)n->m->cfg.n_items != ds->n_items)
             return sq_error_set(err, SQ_ERR_USAGE, "%s: %d items, the dataset has %u", n->ckpt,
                                 n->m->cfg.n_items, ds->n_items);
