@@ -48,6 +48,8 @@ typedef struct part {
     sq_csv_shape shape;
     sq_error err;
     sq_status st;
+    uint64_t window; /* > 0: the part's columns are rows [window, ...) of the first part's */
+    uint64_t window_cap; /* the first part's capacity while shared */
 } part;
 
 static void *part_main(void *arg) {
@@ -113,6 +115,50 @@ static uint32_t *merge_dict(sq_intern *dst, const sq_intern *src) {
         (src) = NULL;                                                                    \
     } while (0)
 
+/* Lets the second part write its rows straight into the first part's columns, from a row
+ * the first part cannot reach: each of its rows is one of the lines before split (counted
+ * by the second part's reader). The second part's rows need at least expected + 1 bytes
+ * each. The columns are reserved for both (virtual memory: pages are touched as rows
+ * come), so the merge copies nothing but the gap and touches no new pages; both windows
+ * are fixed, a row beyond a bound would fail its part. 0 ok; -1: separate columns. */
+static int share_columns(sq_ingest_state *s, part *p, const sq_line_reader *r, int first_pending,
+                         uint64_t size, uint64_t split) {
+    uint64_t lines_before = sq_line_reader_lineno(p->r);
+    uint64_t taken = sq_line_reader_lineno(r);
+    if (lines_before < taken || p->shape.expected < 1) return -1;
+    uint64_t rows1 = lines_before - taken + (first_pending ? 1 : 0);
+    uint64_t rows2 = (size - split) / ((uint64_t)p->shape.expected + 1) + 1;
+    uint64_t k = s->ev.n + rows1;
+    if (k + rows2 >= UINT32_MAX || sq__columns_reserve(&s->ev, k + rows2) != 0) return -1;
+    sq_event_columns *b = &p->s.ev;
+    free(b->user);
+    free(b->item);
+    free(b->category);
+    free(b->session_key);
+    free(b->row_hash);
+    free(b->behavior);
+    free(b->time_ms);
+    free(b->price);
+    *b = (sq_event_columns){.user = s->ev.user + k, .item = s->ev.item + k,
+                            .category = s->ev.category + k, .session_key = s->ev.session_key + k,
+                            .row_hash = s->ev.row_hash + k, .behavior = s->ev.behavior + k,
+                            .time_ms = s->ev.time_ms + k, .price = s->ev.price + k,
+                            .n = 0, .cap = rows2, .fixed = 1};
+    p->window = k;
+    p->window_cap = s->ev.cap;
+    s->ev.cap = k;
+    s->ev.fixed = 1;
+    return 0;
+}
+
+/* Ends sharing: the first part's columns are whole again, the second's not its own. */
+static void unshare_columns(sq_ingest_state *s, part *p) {
+    if (!p->window) return;
+    s->ev.cap = p->window_cap;
+    s->ev.fixed = 0;
+    memset(&p->s.ev, 0, sizeof p->s.ev);
+}
+
 static sq_status merge_part(sq_ingest_state *s, part *p, sq_error *err) {
     sq_ingest_state *t = &p->s;
     uint32_t *mu = merge_dict(&s->users, &t->users);
@@ -122,7 +168,30 @@ static sq_status merge_part(sq_ingest_state *s, part *p, sq_error *err) {
     int ok = mu && mi && mc && ms;
     sq_event_columns *a = &s->ev, *b = &t->ev;
     uint64_t n1 = a->n, n2 = b->n;
-    if (ok && n2) {
+    if (ok && n2 && p->window) {
+        /* the rows are in place already: renumber their ids, and close the gap (rows the
+         * first part did not fill: its header, empty and rejected lines) */
+        uint64_t k = p->window;
+        for (uint64_t i = 0; i < n2; i++) {
+            b->user[i] = mu[b->user[i]];
+            b->item[i] = mi[b->item[i]];
+            if (b->category[i] != SQ_NONE) b->category[i] = mc[b->category[i]];
+            if (b->session_key[i] != SQ_NONE) b->session_key[i] = ms[b->session_key[i]];
+        }
+        if (k > n1) {
+#define CLOSE_GAP(field) memmove(a->field + n1, a->field + k, n2 * sizeof *a->field)
+            CLOSE_GAP(user);
+            CLOSE_GAP(item);
+            CLOSE_GAP(category);
+            CLOSE_GAP(session_key);
+            CLOSE_GAP(row_hash);
+            CLOSE_GAP(behavior);
+            CLOSE_GAP(time_ms);
+            CLOSE_GAP(price);
+#undef CLOSE_GAP
+        }
+        a->n = n1 + n2;
+    } else if (ok && n2) {
         /* column by column, so that memory peaks at one column more than both parts */
         int oks[8] = {1, 1, 1, 1, 1, 1, 1, 1};
 #pragma omp parallel for schedule(dynamic, 1) num_threads(2)
@@ -201,9 +270,10 @@ sq_status sq__csv_rows_parallel(sq_ingest_state *s, sq_line_reader *r, const cha
         p->s.worst_excess = -INFINITY;
         p->s.cancel = &cancel;
         p->s.publish_bytes = &bytes2;
-        if (sq_line_reader_open_at(&p->r, path, s->o->max_line, split, &p->err) == SQ_OK &&
-            pthread_create(&th, NULL, part_main, p) == 0)
-            started = 1;
+        if (sq_line_reader_open_at(&p->r, path, s->o->max_line, split, &p->err) == SQ_OK) {
+            (void)share_columns(s, p, r, first != NULL, size, split);
+            if (pthread_create(&th, NULL, part_main, p) == 0) started = 1;
+        }
     }
     /* r is only the calling thread's; split lies beyond what it has returned */
     if (started && sq_line_reader_limit(r, split) != 0) {
@@ -212,6 +282,7 @@ sq_status sq__csv_rows_parallel(sq_ingest_state *s, sq_line_reader *r, const cha
         started = 0;
     }
     if (!started) {
+        unshare_columns(s, p);
         sq_line_reader_close(p->r);
         sq__ingest_state_free(&p->s);
         free(p);
@@ -228,8 +299,11 @@ sq_status sq__csv_rows_parallel(sq_ingest_state *s, sq_line_reader *r, const cha
     if (st == SQ_OK && p->st == SQ_OK && !limits_may_trip(s, p)) {
         st = merge_part(s, p, err);
         s->rep->bytes_in += bytes_second;
+        unshare_columns(s, p);
     } else if (st == SQ_OK) {
-        /* parse the second part again, as the continuation of the first */
+        /* parse the second part again, as the continuation of the first (its rows, if
+         * they were written into the first part's columns, are overwritten) */
+        unshare_columns(s, p);
         sq__ingest_state_free(&p->s);
         sq_line_reader *r2;
         st = sq_line_reader_open_at(&r2, path, s->o->max_line, split, err);
@@ -239,6 +313,7 @@ sq_status sq__csv_rows_parallel(sq_ingest_state *s, sq_line_reader *r, const cha
             sq_line_reader_close(r2);
         }
     }
+    unshare_columns(s, p);
     sq__ingest_state_free(&p->s);
     free(p);
     return st;

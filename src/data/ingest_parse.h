@@ -18,7 +18,11 @@ typedef struct sq_event_columns {
     int64_t *time_ms;
     float *price;
     uint64_t n, cap;
+    int fixed; /* cap may not grow (the columns are a window of larger ones) */
 } sq_event_columns;
+
+/* Grows every column to hold cap events (no-op when they do). 0 ok, -1 out of memory. */
+int sq__columns_reserve(sq_event_columns *ev, uint64_t cap);
 
 typedef struct sq_behavior_word {
     const char *word;

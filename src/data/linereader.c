@@ -333,6 +333,8 @@ int sq_line_reader_limit(sq_line_reader *r, uint64_t end) {
     return 0;
 }
 
+uint64_t sq_line_reader_lineno(const sq_line_reader *r) { return r->lineno; }
+
 uint64_t sq_line_reader_tell(const sq_line_reader *r) {
     return r->bytes_in - (r->end - r->pos);
 }

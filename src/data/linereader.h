@@ -40,6 +40,8 @@ sq_status sq_line_reader_open_at(sq_line_reader **r, const char *path, size_t ma
 /* Plain mode: end the input at file offset end (after a newline, not before what was
  * already returned). 0 ok, -1 when that is not possible. */
 int sq_line_reader_limit(sq_line_reader *r, uint64_t end);
+/* Lines returned so far, counted from the start of the file. */
+uint64_t sq_line_reader_lineno(const sq_line_reader *r);
 /* Plain mode: file offset of the next byte not yet returned in a line. */
 uint64_t sq_line_reader_tell(const sq_line_reader *r);
 sq_compression sq_line_reader_compression(const sq_line_reader *r);
