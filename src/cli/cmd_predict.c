@@ -1,7 +1,6 @@
 /* shopseq predict: purchase / churn / next-behaviour / item scores at a time cut, or their
  * honest evaluation (--evaluate) for every scorer side by side. */
 #include <getopt.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include "shopseq/behavior.h"
 #include "shopseq/dataset.h"
 #include "shopseq/predict.h"
+#include "shopseq/predict_report.h"
 
 static const char usage_text[] =
     "usage: shopseq predict DATA.sqd --task purchase|churn|next-behavior|item [options]\n"
@@ -93,12 +93,6 @@ static int64_t parse_duration(const char *s) {
     return (int64_t)llround(v * (double)unit);
 }
 
-static void fmt_duration(int64_t ms, char *buf, size_t cap) {
-    if (ms % 86400000 == 0) snprintf(buf, cap, "%lldd", (long long)(ms / 86400000));
-    else if (ms % 3600000 == 0) snprintf(buf, cap, "%lldh", (long long)(ms / 3600000));
-    else snprintf(buf, cap, "%.0fs", (double)ms / 1000.0);
-}
-
 static void csv_field(FILE *fp, const char *s, size_t n) {
     int quote = 0;
     for (size_t i = 0; i < n; i++) quote |= s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
@@ -112,97 +106,6 @@ static void csv_field(FILE *fp, const char *s, size_t n) {
         fputc(s[i], fp);
     }
     fputc('"', fp);
-}
-
-static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
-
-static json_t *binary_json(const sq_pred_binary_metrics *m) {
-    json_t *o = json_object();
-    json_object_set_new(o, "n", json_integer((json_int_t)m->n));
-    json_object_set_new(o, "positives", json_integer((json_int_t)m->n_pos));
-    json_object_set_new(o, "roc_auc", num(m->auc));
-    json_object_set_new(o, "pr_auc", num(m->ap));
-    json_object_set_new(o, "log_loss", num(m->logloss));
-    json_object_set_new(o, "threshold", num(m->threshold));
-    json_object_set_new(o, "accuracy", num(m->accuracy));
-    json_object_set_new(o, "precision", num(m->precision));
-    json_object_set_new(o, "recall", num(m->recall));
-    json_object_set_new(o, "f1", num(m->f1));
-    json_t *cal = json_array();
-    for (int b = 0; b < SQ_PRED_CALIB_BINS; b++) {
-        json_t *r = json_object();
-        json_object_set_new(r, "lo", json_real((double)b / SQ_PRED_CALIB_BINS));
-        json_object_set_new(r, "hi", json_real((double)(b + 1) / SQ_PRED_CALIB_BINS));
-        json_object_set_new(r, "count", json_integer((json_int_t)m->calib[b].count));
-        json_object_set_new(r, "mean_predicted", num(m->calib[b].mean_pred));
-        json_object_set_new(r, "observed", num(m->calib[b].observed));
-        json_array_append_new(cal, r);
-    }
-    json_object_set_new(o, "calibration", cal);
-    return o;
-}
-
-/* {"fpr": [...], "tpr": [...]}: up to 101 points of the test ROC curve, for plotting */
-static json_t *roc_json(const sq_pred_examples *ex, const float *p) {
-    enum { POINTS = 101 };
-    double f[POINTS], t[POINTS];
-    int k = sq_pred_roc_curve(p, ex->label, ex->n, POINTS, f, t);
-    json_t *o = json_object(), *fa = json_array(), *ta = json_array();
-    for (int i = 0; i < k; i++) {
-        json_array_append_new(fa, json_real(f[i]));
-        json_array_append_new(ta, json_real(t[i]));
-    }
-    json_object_set_new(o, "fpr", fa);
-    json_object_set_new(o, "tpr", ta);
-    return o;
-}
-
-static json_t *multi_json(const sq_pred_multi_metrics *m, const sq_pred_examples *ex) {
-    json_t *o = json_object();
-    json_object_set_new(o, "n", json_integer((json_int_t)m->n));
-    json_object_set_new(o, "accuracy", num(m->accuracy));
-    json_object_set_new(o, "macro_f1", num(m->macro_f1));
-    json_object_set_new(o, "log_loss", num(m->logloss));
-    json_t *auc = json_object(), *f1 = json_object(), *sup = json_object();
-    for (int c = 0; c < m->k; c++) {
-        const char *name = sq_behavior_name(ex->class_behavior[c]);
-        json_object_set_new(auc, name, num(m->auc[c]));
-        json_object_set_new(f1, name, num(m->f1[c]));
-        json_object_set_new(sup, name, json_integer((json_int_t)m->support[c]));
-    }
-    json_object_set_new(o, "auc", auc);
-    json_object_set_new(o, "f1", f1);
-    json_object_set_new(o, "support", sup);
-    return o;
-}
-
-static json_t *set_json(const sq_pred_examples *ex) {
-    json_t *o = json_object();
-    json_object_set_new(o, "n", json_integer((json_int_t)ex->n));
-    if (sq_pred_is_binary(ex)) {
-        uint64_t pos = 0;
-        for (size_t i = 0; i < ex->n; i++) pos += ex->label[i] == 1;
-        json_object_set_new(o, "positives", json_integer((json_int_t)pos));
-        json_object_set_new(o, "positive_rate", num(ex->n ? (double)pos / (double)ex->n : NAN));
-    } else {
-        json_t *c = json_object();
-        uint64_t cnt[16] = {0};
-        for (size_t i = 0; i < ex->n; i++) cnt[ex->label[i]]++;
-        for (int k = 0; k < ex->n_classes; k++)
-            json_object_set_new(c, sq_behavior_name(ex->class_behavior[k]),
-                                json_integer((json_int_t)cnt[k]));
-        json_object_set_new(o, "classes", c);
-    }
-    /* distinct users: with stacked training cuts a user has a row at each cut */
-    uint64_t users = 0;
-    uint8_t *seen = calloc(ex->ds && ex->ds->n_users ? ex->ds->n_users : 1, 1);
-    for (size_t i = 0; seen && i < ex->n; i++) {
-        users += !seen[ex->user[i]];
-        seen[ex->user[i]] = 1;
-    }
-    free(seen);
-    json_object_set_new(o, "users", json_integer((json_int_t)users));
-    return o;
 }
 
 static void print_binary_row(const char *label, const sq_pred_binary_metrics *m) {
@@ -416,7 +319,7 @@ int sq_cmd_predict(int argc, char **argv) {
     sq_pred_result results[MAX_SCORERS];
     int n_scorers = 0;
     float *probs = NULL;
-    json_t *doc = NULL, *rocs[MAX_SCORERS] = {0};
+    sq_pred_eval_json *ej = NULL; /* --evaluate --json: the document, row by row */
     char tbuf[32], tbuf2[32], ebuf[32], hbuf[32];
 
     if (category) {
@@ -430,7 +333,7 @@ int sq_cmd_predict(int argc, char **argv) {
     if (!cfg.horizon_ms) cfg.horizon_ms = sq_pred_default_horizon(&ds);
     if ((st = sq_pred_data_end(&ds, &end_ms, &err)) != SQ_OK) goto done;
     if (!cut_s) cut_ms = evaluate ? end_ms - cfg.horizon_ms : end_ms;
-    fmt_duration(cfg.horizon_ms, hbuf, sizeof hbuf);
+    sq_pred_fmt_duration(cfg.horizon_ms, hbuf, sizeof hbuf);
     sq_time_format_iso(end_ms, ebuf, sizeof ebuf);
     if (evaluate && cut_ms + cfg.horizon_ms > end_ms) {
         sq_time_format_iso(cut_ms, tbuf, sizeof tbuf);
@@ -489,13 +392,21 @@ int sq_cmd_predict(int argc, char **argv) {
         st = sq_error_set(&err, SQ_ERR_NOMEM, "predictions");
         goto done;
     }
+    if (evaluate && json && !(ej = sq_pred_eval_json_new(&cfg, &pd, end_ms, category))) {
+        st = sq_error_set(&err, SQ_ERR_NOMEM, "predictions");
+        goto done;
+    }
     /* without --evaluate one scorer's scores are written (the pre-trained model's when
      * given, else the from-scratch one's, else the baseline's): the others are skipped */
     int chosen = n_scorers > 1 ? 1 : 0;
     for (int s = evaluate ? 0 : chosen; s < (evaluate ? n_scorers : chosen + 1); s++) {
         if (!json && evaluate) fprintf(stderr, "predict: fitting %s\n", scorers[s]->label);
         if ((st = sq_pred_run(scorers[s], &pd, probs, &results[s], &err)) != SQ_OK) goto done;
-        if (evaluate && json && sq_pred_is_binary(&pd.target)) rocs[s] = roc_json(&pd.target, probs);
+        if (ej && sq_pred_eval_json_add(ej, scorers[s]->ops->name, &results[s], &pd,
+                                        sq_pred_is_binary(&pd.target) ? probs : NULL)) {
+            st = sq_error_set(&err, SQ_ERR_NOMEM, "predictions");
+            goto done;
+        }
     }
 
     sq_time_format_iso(pd.cut_ms, tbuf, sizeof tbuf);
@@ -534,52 +445,7 @@ int sq_cmd_predict(int argc, char **argv) {
     }
 
     if (json) {
-        doc = json_object();
-        json_object_set_new(doc, "task", json_string(sq_pred_task_name(task)));
-        json_object_set_new(doc, "horizon", json_string(hbuf));
-        json_object_set_new(doc, "horizon_s", json_integer(cfg.horizon_ms / 1000));
-        json_object_set_new(doc, "cut", json_string(tbuf));
-        json_object_set_new(doc, "cut_ms", json_integer(pd.cut_ms));
-        json_object_set_new(doc, "train_cut", json_string(tbuf2));
-        json_object_set_new(doc, "train_cuts", json_integer(cfg.train_cuts > 1 ? cfg.train_cuts : 1));
-        json_object_set_new(doc, "data_end", json_string(ebuf));
-        json_object_set_new(doc, "category", category ? json_string(category) : json_null());
-        if (task == SQ_PRED_CHURN) {
-            char abuf[32];
-            fmt_duration(cfg.active_ms ? cfg.active_ms : cfg.horizon_ms, abuf, sizeof abuf);
-            json_object_set_new(doc, "active", json_string(abuf));
-        }
-        json_t *sets = json_object();
-        json_object_set_new(sets, "fit", set_json(&pd.fit));
-        json_object_set_new(sets, "valid", set_json(&pd.valid));
-        json_object_set_new(sets, "test", set_json(&pd.target));
-        json_object_set_new(doc, "examples", sets);
-        if (!sq_pred_is_binary(&pd.target)) {
-            json_t *cl = json_array();
-            for (int ci = 0; ci < pd.target.n_classes; ci++)
-                json_array_append_new(cl, json_string(sq_behavior_name(pd.target.class_behavior[ci])));
-            json_object_set_new(doc, "classes", cl);
-        }
-        json_t *rows = json_array();
-        for (int s = 0; s < n_scorers; s++) {
-            json_t *r = json_object();
-            json_object_set_new(r, "scorer", json_string(scorers[s]->ops->name));
-            json_object_set_new(r, "label", json_string(results[s].label));
-            json_object_set_new(r, "fit_seconds", json_real(results[s].fit_seconds));
-            if (sq_pred_is_binary(&pd.target)) {
-                json_object_set_new(r, "test", binary_json(&results[s].target));
-                if (rocs[s]) json_object_set_new(json_object_get(r, "test"), "roc", rocs[s]);
-                rocs[s] = NULL;
-                json_object_set_new(r, "valid", binary_json(&results[s].valid));
-            } else {
-                json_object_set_new(r, "test", multi_json(&results[s].target_multi, &pd.target));
-                json_object_set_new(r, "valid", multi_json(&results[s].valid_multi, &pd.target));
-            }
-            json_array_append_new(rows, r);
-        }
-        json_object_set_new(doc, "scorers", rows);
-        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
+        sq_pred_eval_json_write(ej, stdout);
         goto done;
     }
 
@@ -627,8 +493,7 @@ int sq_cmd_predict(int argc, char **argv) {
     }
 
 done:
-    json_decref(doc);
-    for (int s = 0; s < MAX_SCORERS; s++) json_decref(rocs[s]);
+    sq_pred_eval_json_free(ej);
     free(probs);
     for (int s = 0; s < n_scorers; s++) sq_pred_scorer_free(scorers[s]);
     sq_pred_data_free(&pd);
