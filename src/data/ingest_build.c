@@ -168,6 +168,7 @@ sq_status sq__ingest_build(sq_ingest_state *s, const char *out_path, sq_error *e
     void *gather = NULL;
     sq_dataset_writer *w = NULL;
     async_writer aw = {0};
+    uint32_t *session = NULL;
     if (!offsets || !perm) goto nomem;
 
     /* group by user, stable */
@@ -180,7 +181,9 @@ sq_status sq__ingest_build(sq_ingest_state *s, const char *out_path, sq_error *e
         for (uint64_t i = 0; i < n; i++) perm[fill[ev->user[i]]++] = (uint32_t)i;
         free(fill);
     }
-    free(ev->user);
+    /* the user column is not read again: its room (n >= m rows) takes the session ids,
+     * so that they touch no new pages */
+    session = ev->user;
     ev->user = NULL;
 
     /* sort each user by time and mark duplicates; users are independent */
@@ -220,8 +223,6 @@ sq_status sq__ingest_build(sq_ingest_state *s, const char *out_path, sq_error *e
     /* sessions: a new one when the session column changes, or after an inactivity gap */
     int64_t gap_ms = o->session_gap_s * 1000;
     int by_column = s->any_session;
-    uint32_t *session = malloc(m * sizeof *session);
-    if (!session) goto nomem;
     uint64_t n_sessions = 0;
     for (uint32_t u = 0; u < n_users; u++) {
         for (uint64_t i = offsets[u]; i < offsets[u + 1]; i++) {
@@ -236,19 +237,18 @@ sq_status sq__ingest_build(sq_ingest_state *s, const char *out_path, sq_error *e
         }
     }
     if (n_sessions > UINT32_MAX) {
-        free(session);
-        return sq_error_set(err, SQ_ERR_LIMIT, "more than 4.29 billion sessions");
+        st = sq_error_set(err, SQ_ERR_LIMIT, "more than 4.29 billion sessions");
+        goto done;
     }
 
     st = sq_dataset_writer_open(&w, out_path, err);
-    if (st != SQ_OK) {
-        free(session);
-        goto done;
-    }
+    if (st != SQ_OK) goto done;
     aw.w = w;
     st = write_start(&aw, SQ_SECTION_USER_OFFSETS, offsets, ((uint64_t)n_users + 1) * 8, 0, err);
-    if (st == SQ_OK) st = write_start(&aw, SQ_SECTION_SESSION, session, m * 4, 1, err);
-    else free(session);
+    if (st == SQ_OK) {
+        st = write_start(&aw, SQ_SECTION_SESSION, session, m * 4, 1, err); /* frees it */
+        session = NULL;
+    }
     if (st != SQ_OK) goto done;
 
     sq_dataset_counts c = {.n_users = n_users, .n_items = s->items.n,
@@ -365,6 +365,7 @@ done:
         if (st == SQ_OK) st = ws;
     }
     sq_dataset_writer_abort(w);
+    free(session);
     free(gather);
     free(offsets);
     free(perm);
