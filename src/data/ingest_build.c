@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ingest_parse.h"
+#include "sqd_write.h"
 
 /* Sections are written by a second thread while this one gathers the next column: the
  * kernel's copy of a section into the page cache costs about as much as the gather. One
@@ -21,13 +22,15 @@ typedef struct async_writer {
     const void *data;
     uint64_t size;
     void *free_after; /* freed once written */
+    int piece, last;  /* a piece of a section (sq__dataset_writer_piece) */
     sq_status st;
     sq_error err;
 } async_writer;
 
 static void *write_main(void *arg) {
     async_writer *a = arg;
-    a->st = sq_dataset_writer_section(a->w, a->id, a->data, a->size, &a->err);
+    a->st = a->piece ? sq__dataset_writer_piece(a->w, a->id, a->data, a->size, a->last, &a->err)
+                     : sq_dataset_writer_section(a->w, a->id, a->data, a->size, &a->err);
     free(a->free_after);
     a->free_after = NULL;
     return NULL;
@@ -38,6 +41,25 @@ static sq_status write_wait(async_writer *a, sq_error *err) {
     if (!a->busy) return SQ_OK;
     pthread_join(a->th, NULL);
     a->busy = 0;
+    if (a->st != SQ_OK && err) *err = a->err;
+    return a->st;
+}
+
+static sq_status write_start_piece(async_writer *a, sq_section_id id, const void *data,
+                                   uint64_t size, int last, sq_error *err) {
+    sq_status st = write_wait(a, err);
+    if (st != SQ_OK) return st;
+    a->id = id;
+    a->data = data;
+    a->size = size;
+    a->free_after = NULL;
+    a->piece = 1;
+    a->last = last;
+    if (pthread_create(&a->th, NULL, write_main, a) == 0) {
+        a->busy = 1;
+        return SQ_OK;
+    }
+    write_main(a);
     if (a->st != SQ_OK && err) *err = a->err;
     return a->st;
 }
@@ -55,6 +77,7 @@ static sq_status write_start(async_writer *a, sq_section_id id, const void *data
     a->data = data;
     a->size = size;
     a->free_after = free_after ? (void *)data : NULL;
+    a->piece = a->last = 0;
     if (pthread_create(&a->th, NULL, write_main, a) == 0) {
         a->busy = 1;
         return SQ_OK;
@@ -217,8 +240,7 @@ sq_status sq__ingest_build(sq_ingest_state *s, const char *out_path, sq_error *e
     }
     offsets[n_users] = m;
     rep->duplicates = dups;
-    free(ev->row_hash);
-    ev->row_hash = NULL;
+    /* the row hashes are not read again: their room takes gathered columns below */
 
     /* sessions: a new one when the session column changes, or after an inactivity gap */
     int64_t gap_ms = o->session_gap_s * 1000;
@@ -283,57 +305,63 @@ sq_status sq__ingest_build(sq_ingest_state *s, const char *out_path, sq_error *e
         if (st != SQ_OK) goto done;
     }
 
-    /* Each column is gathered into a buffer that is not being written: the 8-byte one,
-     * or the source of a column gathered before (free once gathered). A source column is
-     * freed once it is gathered and no write uses it. */
-    gather = malloc(m ? m * 8 : 8);
-    if (!gather) goto nomem;
-#define GATHER(dst, field, type)                                                     \
+    /* Each column is gathered into room that no longer holds data to read and is not
+     * being written: the row hashes' (4 bytes an event), then the columns already
+     * gathered. No new memory: the 8-byte times go in pieces of at most a third. */
+#define GATHER(dst, field, type, from, to)                                           \
     do {                                                                             \
         type *g_ = (type *)(dst);                                                    \
-        for (uint64_t i = 0; i < m; i++) g_[i] = ev->field[perm[i]];                 \
+        for (uint64_t i = (from); i < (to); i++) g_[i - (from)] = ev->field[perm[i]]; \
     } while (0)
-    /* item -> gather (8 B) */
-    GATHER(gather, item, uint32_t);
-    if ((st = write_start(&aw, SQ_SECTION_ITEM, gather, m * 4, 0, err)) != SQ_OK) goto done;
-    /* category -> the item column's buffer, while the items are written */
-    GATHER(ev->item, category, uint32_t);
+    GATHER(ev->row_hash, item, uint32_t, 0, m);
+    if ((st = write_start(&aw, SQ_SECTION_ITEM, ev->row_hash, m * 4, 0, err)) != SQ_OK) goto done;
+    GATHER(ev->item, category, uint32_t, 0, m);
     if ((st = write_start(&aw, SQ_SECTION_CATEGORY, ev->item, m * 4, 0, err)) != SQ_OK) goto done;
-    /* behavior -> gather (its write has ended) */
-    GATHER(gather, behavior, uint8_t);
-    if ((st = write_start(&aw, SQ_SECTION_BEHAVIOR, gather, m, 0, err)) != SQ_OK) goto done;
+    GATHER(ev->row_hash, behavior, uint8_t, 0, m);
+    if ((st = write_start(&aw, SQ_SECTION_BEHAVIOR, ev->row_hash, m, 0, err)) != SQ_OK) goto done;
     free(ev->behavior);
     ev->behavior = NULL;
-    /* price -> the category column's buffer */
-    GATHER(ev->category, price, float);
-    if ((st = write_start(&aw, SQ_SECTION_PRICE, ev->category, m * 4, 0, err)) != SQ_OK) goto done;
-    free(ev->item);
-    ev->item = NULL;
+    GATHER(ev->item, price, float, 0, m);
+    if ((st = write_start(&aw, SQ_SECTION_PRICE, ev->item, m * 4, 0, err)) != SQ_OK) goto done;
     free(ev->price);
     ev->price = NULL;
-    /* time -> gather (8 B) */
-    st = write_wait(&aw, err);
-    if (st != SQ_OK) goto done;
-    free(ev->category);
-    ev->category = NULL;
-    GATHER(gather, time_ms, int64_t);
-    if ((st = write_start(&aw, SQ_SECTION_TIME, gather, m * 8, 0, err)) != SQ_OK) goto done;
-#undef GATHER
-    free(ev->time_ms);
-    ev->time_ms = NULL;
     {
-        const int64_t *t = gather;
-        for (uint64_t i = 0; i < m; i++) {
-            if (t[i] < c.time_min_ms) c.time_min_ms = t[i];
-            if (t[i] > c.time_max_ms) c.time_max_ms = t[i];
-        }
+        /* 8 * ceil(m / 3) <= 4 * m bytes from m >= 4; below 64 events a small buffer */
+        uint64_t q = m < 64 ? m : (m + 2) / 3;
+        if (m < 64 && !(gather = malloc(m ? m * 8 : 8))) goto nomem;
+        void *room[2] = {m < 64 ? gather : (void *)ev->row_hash,
+                         m < 64 ? gather : (void *)ev->category};
+        int k = 0;
+        uint64_t from = 0;
+        do {
+            uint64_t to = from + q < m ? from + q : m;
+            int64_t *t = room[k & 1];
+            GATHER(t, time_ms, int64_t, from, to);
+            for (uint64_t i = 0; i < to - from; i++) {
+                if (t[i] < c.time_min_ms) c.time_min_ms = t[i];
+                if (t[i] > c.time_max_ms) c.time_max_ms = t[i];
+            }
+            st = write_start_piece(&aw, SQ_SECTION_TIME, t, (to - from) * 8, to == m, err);
+            if (st != SQ_OK) goto done;
+            from = to;
+            k++;
+        } while (from < m);
     }
-    free(perm);
-    perm = NULL;
+#undef GATHER
     st = write_wait(&aw, err);
     if (st != SQ_OK) goto done;
     free(gather);
     gather = NULL;
+    free(ev->time_ms);
+    ev->time_ms = NULL;
+    free(ev->row_hash);
+    ev->row_hash = NULL;
+    free(ev->item);
+    ev->item = NULL;
+    free(ev->category);
+    ev->category = NULL;
+    free(perm);
+    perm = NULL;
 
     sq_dict_src users = sq_intern_dict(&s->users), items = sq_intern_dict(&s->items),
                 cats = sq_intern_dict(&s->categories);

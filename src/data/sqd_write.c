@@ -7,11 +7,14 @@
 #include "../core/fileio.h"
 #include "shopseq/dataset.h"
 #include "sqd_format.h"
+#include "sqd_write.h"
 
 struct sq_dataset_writer {
     sq_atomic_file file;
     uint64_t pos;
     sqd_header header;
+    XXH3_state_t *piece_hash; /* of the section being written in pieces */
+    sqd_section_entry *piece; /* that section, NULL when none is open */
 };
 
 uint64_t sq_dict_hash(const char *s, size_t len) { return XXH3_64bits(s, len); }
@@ -38,7 +41,53 @@ sq_status sq_dataset_writer_open(sq_dataset_writer **out, const char *path, sq_e
 void sq_dataset_writer_abort(sq_dataset_writer *w) {
     if (!w) return;
     sq_atomic_abort(&w->file);
+    XXH3_freeState(w->piece_hash);
     free(w);
+}
+
+static sq_status pad_section(sq_dataset_writer *w, sq_error *err) {
+    static const uint8_t pad[SQD_ALIGN];
+    uint64_t rem = w->pos % SQD_ALIGN;
+    if (rem) {
+        if (fwrite(pad, 1, SQD_ALIGN - rem, w->file.fp) != SQD_ALIGN - rem)
+            return sq_error_set(err, SQ_ERR_IO, "cannot write %s: %s", w->file.final_path,
+                                strerror(errno));
+        w->pos += SQD_ALIGN - rem;
+    }
+    return SQ_OK;
+}
+
+sq_status sq__dataset_writer_piece(sq_dataset_writer *w, sq_section_id id, const void *data,
+                                   uint64_t size, int last, sq_error *err) {
+    sqd_header *h = &w->header;
+    if (!w->piece) {
+        if (h->n_sections >= SQD_MAX_SECTIONS)
+            return sq_error_set(err, SQ_ERR_INTERNAL, "too many sections in .sqd");
+        for (uint32_t i = 0; i < h->n_sections; i++)
+            if (h->sections[i].id == (uint32_t)id)
+                return sq_error_set(err, SQ_ERR_INTERNAL, "section %u written twice",
+                                    (unsigned)id);
+        if (!w->piece_hash && !(w->piece_hash = XXH3_createState()))
+            return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
+        XXH3_64bits_reset(w->piece_hash);
+        w->piece = &h->sections[h->n_sections++];
+        w->piece->id = (uint32_t)id;
+        w->piece->offset = w->pos;
+        w->piece->size = 0;
+    } else if (w->piece->id != (uint32_t)id) {
+        return sq_error_set(err, SQ_ERR_INTERNAL, "section %u written while %u is open",
+                            (unsigned)id, (unsigned)w->piece->id);
+    }
+    if (size && fwrite(data, 1, size, w->file.fp) != size)
+        return sq_error_set(err, SQ_ERR_IO, "cannot write %s: %s", w->file.final_path,
+                            strerror(errno));
+    XXH3_64bits_update(w->piece_hash, data, size);
+    w->piece->size += size;
+    w->pos += size;
+    if (!last) return SQ_OK;
+    w->piece->checksum = XXH3_64bits_digest(w->piece_hash);
+    w->piece = NULL;
+    return pad_section(w, err);
 }
 
 sq_status sq_dataset_writer_section(sq_dataset_writer *w, sq_section_id id, const void *data,
@@ -58,15 +107,7 @@ sq_status sq_dataset_writer_section(sq_dataset_writer *w, sq_section_id id, cons
         return sq_error_set(err, SQ_ERR_IO, "cannot write %s: %s", w->file.final_path,
                             strerror(errno));
     w->pos += size;
-    static const uint8_t pad[SQD_ALIGN];
-    uint64_t rem = w->pos % SQD_ALIGN;
-    if (rem) {
-        if (fwrite(pad, 1, SQD_ALIGN - rem, w->file.fp) != SQD_ALIGN - rem)
-            return sq_error_set(err, SQ_ERR_IO, "cannot write %s: %s", w->file.final_path,
-                                strerror(errno));
-        w->pos += SQD_ALIGN - rem;
-    }
-    return SQ_OK;
+    return pad_section(w, err);
 }
 
 sq_status sq_dataset_writer_dict(sq_dataset_writer *w, sq_section_id offsets_id,
@@ -134,6 +175,7 @@ sq_status sq_dataset_writer_finish(sq_dataset_writer *w, const sq_dataset_counts
         return st;
     }
     sq_status st = sq_atomic_commit(&w->file, err);
+    XXH3_freeState(w->piece_hash);
     free(w);
     return st;
 }
