@@ -18,4 +18,13 @@ sq_status sq_report_write_html_compare(const sq_analysis *a, const sq_dataset *d
                                        const struct sq_compare_result *cmp, const char *path,
                                        const char *title, sq_error *err);
 
+/* The same page with a "Predictions" section at the end when pred is not NULL (per task:
+ * the test ROC curve of every scorer, a reliability diagram, the measures; see
+ * include/shopseq/predict_report.h). Either part may be NULL. */
+struct sq_pred_summary;
+sq_status sq_report_write_html_full(const sq_analysis *a, const sq_dataset *ds,
+                                    const struct sq_compare_result *cmp,
+                                    const struct sq_pred_summary *pred, const char *path,
+                                    const char *title, sq_error *err);
+
 #endif

@@ -11,6 +11,7 @@
 #include "shopseq/analytics.h"
 #include "shopseq/compare.h"
 #include "shopseq/dataset.h"
+#include "shopseq/predict_report.h"
 #include "shopseq/report.h"
 
 static void help(void) {
@@ -32,6 +33,8 @@ static void help(void) {
         "  --compare FILE      add a \"Model comparison\" section to report.html from FILE, the\n"
         "                      JSON of `shopseq compare --json` (or run's compare.json) on the\n"
         "                      same dataset\n"
+        "  --predictions FILE  add a \"Predictions\" section (per task: ROC curves, calibration,\n"
+        "                      measures) from FILE, run's predictions.json on the same dataset\n"
         "  --json              print a one-object JSON summary on stdout\n"
         "  --quiet             print nothing on success\n"
         "  -h, --help          this help\n\n"
@@ -55,7 +58,7 @@ static void pct(FILE *fp, const char *key, double v, int last) {
 
 int sq_cmd_analyze(int argc, char **argv) {
     const char *cmd = "analyze";
-    enum { OPT_OUT = 1000, OPT_TOP, OPT_MIN_SUPPORT, OPT_UTC, OPT_TITLE, OPT_JSON, OPT_QUIET, OPT_COMPARE };
+    enum { OPT_OUT = 1000, OPT_TOP, OPT_MIN_SUPPORT, OPT_UTC, OPT_TITLE, OPT_JSON, OPT_QUIET, OPT_COMPARE, OPT_PREDICTIONS };
     static const struct option opts[] = {
         {"out", required_argument, 0, OPT_OUT},
         {"top", required_argument, 0, OPT_TOP},
@@ -63,12 +66,13 @@ int sq_cmd_analyze(int argc, char **argv) {
         {"utc-offset", required_argument, 0, OPT_UTC},
         {"title", required_argument, 0, OPT_TITLE},
         {"compare", required_argument, 0, OPT_COMPARE},
+        {"predictions", required_argument, 0, OPT_PREDICTIONS},
         {"json", no_argument, 0, OPT_JSON},
         {"quiet", no_argument, 0, OPT_QUIET},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    const char *out = NULL, *title = NULL, *compare = NULL;
+    const char *out = NULL, *title = NULL, *compare = NULL, *predictions = NULL;
     int json = 0, quiet = 0;
     sq_analysis_opts ao = sq_analysis_opts_default();
     optind = 0; /* full reinitialisation: run calls this after its own getopt */
@@ -82,6 +86,7 @@ int sq_cmd_analyze(int argc, char **argv) {
         case OPT_OUT: out = optarg; break;
         case OPT_TITLE: title = optarg; break;
         case OPT_COMPARE: compare = optarg; break;
+        case OPT_PREDICTIONS: predictions = optarg; break;
         case OPT_JSON: json = 1; break;
         case OPT_QUIET: quiet = 1; break;
         case OPT_TOP:
@@ -136,27 +141,49 @@ int sq_cmd_analyze(int argc, char **argv) {
             return sq_cli_fail(cmd, &err);
         }
     }
+    /* the predictions likewise: the same dataset, by its counts */
+    sq_pred_summary *pred = NULL;
+    if (predictions) {
+        pred = malloc(sizeof *pred);
+        sq_status ps = pred ? sq_pred_summary_load(pred, predictions, &err)
+                            : sq_error_set(&err, SQ_ERR_NOMEM, "out of memory");
+        if (ps == SQ_OK &&
+            (pred->users != ds.n_users || pred->items != ds.n_items || pred->events != ds.n_events))
+            ps = sq_error_set(&err, SQ_ERR_USAGE, "%s was made on another dataset (%u users, %u "
+                              "items, %llu events; %s has %u, %u, %llu)", predictions, pred->users,
+                              pred->items, (unsigned long long)pred->events, path, ds.n_users,
+                              ds.n_items, (unsigned long long)ds.n_events);
+        if (ps != SQ_OK) {
+            free(pred);
+            free(cmp);
+            sq_dataset_close(&ds);
+            return sq_cli_fail(cmd, &err);
+        }
+    }
     sq_analysis a;
     if (sq_analyze(&ds, &ao, &a, &err) != SQ_OK) {
+        free(pred);
+        free(cmp);
         sq_analysis_free(&a);
         sq_dataset_close(&ds);
         return sq_cli_fail(cmd, &err);
     }
     double t1 = now_s();
     sq_status wst = sq_analysis_write_all(&a, &ds, out, title, &err);
-    if (wst == SQ_OK && cmp) {
-        /* the page again, with the comparison (rendering is milliseconds; the analysis is not
-         * redone) */
+    if (wst == SQ_OK && (cmp || pred)) {
+        /* the page again, with the comparison and predictions (rendering is milliseconds; the
+         * analysis is not redone) */
         size_t n = strlen(out) + sizeof "/report.html";
         char *ph = malloc(n);
         if (!ph) wst = sq_error_set(&err, SQ_ERR_NOMEM, "out of memory");
         else {
             snprintf(ph, n, "%s/report.html", out);
-            wst = sq_report_write_html_compare(&a, &ds, cmp, ph, title, &err);
+            wst = sq_report_write_html_full(&a, &ds, cmp, pred, ph, title, &err);
             free(ph);
         }
     }
     free(cmp);
+    free(pred);
     if (wst != SQ_OK) {
         sq_analysis_free(&a);
         sq_dataset_close(&ds);

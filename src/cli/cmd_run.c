@@ -19,6 +19,8 @@
 #include "shopseq/dataset.h"
 #include "shopseq/ingest.h"
 #include "shopseq/nn.h"
+#include "shopseq/predict.h"
+#include "shopseq/predict_report.h"
 #include "shopseq/stats.h"
 #include "shopseq/synth.h"
 
@@ -37,6 +39,11 @@
 #define RUN_LR 0.005f
 /* a safety net on slow or busy machines: no new epoch after this much training */
 #define RUN_MAX_SECONDS 60.0
+/* The predict stage: the logistic baseline at predict's defaults (horizon from the span,
+ * test cut at the end minus it, 4 training cuts) on each task; seconds on the default shop.
+ * next-behavior is not a default: on the simulator every first event after the cut is a
+ * view, one class (it is meaningful on real logs: --predict-tasks). */
+#define RUN_PREDICT_TASKS "purchase,churn"
 
 static const char usage_text[] =
     "usage: shopseq run [EVENTS...] [--preset NAME | --map SPEC ...] --out DIR [options]\n"
@@ -47,8 +54,10 @@ static const char usage_text[] =
     "  3. stats    one-screen summary                          -> DIR/stats.json\n"
     "  4. compare  every model briefly, on one split           -> DIR/compare.json\n"
     "              (simulated shop; EVENTS only with --compare)\n"
-    "  5. analyze  funnel, retention, activity, items, RFM,    -> DIR/report.html,\n"
-    "              and the model comparison                       DIR/analysis.json, DIR/rfm.csv\n"
+    "  5. predict  purchase and churn within the horizon: the  -> DIR/predictions.json\n"
+    "              logistic baseline evaluated at predict's default cut (shopseq predict)\n"
+    "  6. analyze  funnel, retention, activity, items, RFM,    -> DIR/report.html,\n"
+    "              the model comparison and the predictions       DIR/analysis.json, DIR/rfm.csv\n"
     "\n"
     "options\n"
     "  --out DIR            output folder (created; default runs/default)\n"
@@ -65,9 +74,12 @@ static const char usage_text[] =
     "                       training per model. For a longer comparison: shopseq compare\n"
     "                       DIR/shop.sqd --json > FILE, then shopseq analyze DIR/shop.sqd\n"
     "                       --out DIR --compare FILE\n"
+    "  --no-predict         skip the predict stage\n"
+    "  --predict-tasks L    comma-separated tasks (" RUN_PREDICT_TASKS "; also next-behavior,\n"
+    "                       item)\n"
     "  --quiet              only the final summary\n"
-    "  --json               no tables; one JSON object on stdout (the ingest report and\n"
-    "                       stats, with the paths of every output)\n"
+    "  --json               no tables; one JSON object on stdout (the ingest report,\n"
+    "                       stats, comparison and predictions, with the paths of every output)\n"
     "  -h, --help           this text\n"
     "ingest options (for EVENTS; see shopseq ingest --help)\n"
     SQ_INGEST_FLAGS_HELP
@@ -242,8 +254,40 @@ static int compare_worker_finish(compare_worker *w, int go) {
     return WIFEXITED(status) && WEXITSTATUS(status) <= 1 ? WEXITSTATUS(status) : 2;
 }
 
+/* The predict stage: every task evaluated into predictions.json (a task the data cannot
+ * carry is noted there and on screen, not fatal), then its table. In this process: it
+ * forks nothing, so the OpenMP regions before it do no harm. */
+static int stage_predict(const char *sqd, const char *json_path, const int *tasks, int n_tasks,
+                         int quiet) {
+    sq_error err = {0};
+    sq_dataset ds = {0};
+    if (sq_dataset_open(&ds, sqd, &err) != SQ_OK) return sq_cli_fail("run", &err);
+    sq_pred_eval_opts o;
+    sq_pred_eval_opts_init(&o);
+    memcpy(o.tasks, tasks, (size_t)n_tasks * sizeof *tasks);
+    o.n_tasks = n_tasks;
+    o.log = quiet ? NULL : stderr;
+    double t0 = sq_now_s();
+    sq_status st = sq_pred_evaluate_save(&ds, sqd, &o, json_path, &err);
+    sq_dataset_close(&ds);
+    if (st != SQ_OK) return sq_cli_fail("run", &err);
+    if (quiet) return SQ_EXIT_OK;
+    sq_pred_summary *s = malloc(sizeof *s);
+    if (!s || sq_pred_summary_load(s, json_path, &err) != SQ_OK) {
+        if (!s) sq_error_set(&err, SQ_ERR_NOMEM, "out of memory");
+        free(s);
+        return sq_cli_fail("run", &err);
+    }
+    fflush(stderr);
+    sq_pred_summary_write_table(stdout, s);
+    printf("   %d task%s in %.1fs (details: shopseq predict DIR/shop.sqd --task T --evaluate)\n",
+           s->n_tasks, s->n_tasks == 1 ? "" : "s", sq_now_s() - t0);
+    free(s);
+    return SQ_EXIT_OK;
+}
+
 int sq_cmd_run(int argc, char **argv) {
-    enum { O_COMPARE = 2000, O_NO_COMPARE, O_CMP_MODELS, O_CMP_EPOCHS };
+    enum { O_COMPARE = 2000, O_NO_COMPARE, O_CMP_MODELS, O_CMP_EPOCHS, O_NO_PREDICT, O_PRED_TASKS };
     static const struct option longopts[] = {
         SQ_INGEST_LONG_OPTIONS,
         {"out", required_argument, 0, 'o'},
@@ -255,6 +299,8 @@ int sq_cmd_run(int argc, char **argv) {
         {"no-compare", no_argument, 0, O_NO_COMPARE},
         {"compare-models", required_argument, 0, O_CMP_MODELS},
         {"compare-epochs", required_argument, 0, O_CMP_EPOCHS},
+        {"no-predict", no_argument, 0, O_NO_PREDICT},
+        {"predict-tasks", required_argument, 0, O_PRED_TASKS},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -266,6 +312,8 @@ int sq_cmd_run(int argc, char **argv) {
     int quiet = 0, json = 0, c, rc = SQ_EXIT_OK;
     int cmp_on = -1, cmp_epochs = RUN_EPOCHS; /* cmp_on -1: by input (simulated: yes) */
     char cmp_buf[512] = RUN_MODELS;
+    int pred_on = 1, pred_tasks[SQ_PRED_TASK_COUNT], n_pred = 0;
+    char pred_buf[256] = RUN_PREDICT_TASKS;
     uint64_t u;
     optind = 1;
     opterr = 0;
@@ -297,6 +345,12 @@ int sq_cmd_run(int argc, char **argv) {
             else cmp_epochs = (int)u;
             if (cmp_on < 0) cmp_on = 1;
             break;
+        case O_NO_PREDICT: pred_on = 0; break;
+        case O_PRED_TASKS:
+            if (strlen(optarg) >= sizeof pred_buf)
+                rc = sq_cli_usage("run", "--predict-tasks list too long");
+            else snprintf(pred_buf, sizeof pred_buf, "%s", optarg);
+            break;
         case 'h':
             fputs(usage_text, stdout);
             sq_ingest_options_free(&io);
@@ -326,6 +380,15 @@ int sq_cmd_run(int argc, char **argv) {
         if (rc) break;
     }
     if (!rc && cmp_on && !n_cmp) rc = sq_cli_usage("run", "--compare-models is empty");
+    for (char *tok = strtok(pred_buf, ","); !rc && pred_on && tok; tok = strtok(NULL, ",")) {
+        int t = sq_pred_task_from_name(tok), dup = 0;
+        for (int i = 0; i < n_pred; i++) dup |= pred_tasks[i] == t;
+        if (t < 0) rc = sq_cli_usage("run", "unknown task '%s' (purchase, churn, next-behavior, "
+                                     "item)", tok);
+        else if (dup) rc = sq_cli_usage("run", "--predict-tasks names '%s' twice", tok);
+        else pred_tasks[n_pred++] = t;
+    }
+    if (!rc && pred_on && !n_pred) rc = sq_cli_usage("run", "--predict-tasks is empty");
     if (rc) {
         sq_ingest_options_free(&io);
         return rc;
@@ -337,7 +400,7 @@ int sq_cmd_run(int argc, char **argv) {
     }
     char *events = join(dir, "events.csv"), *sqd = join(dir, "shop.sqd"),
          *ingest_json = join(dir, "ingest.json"), *stats_json = join(dir, "stats.json"),
-         *compare_json = join(dir, "compare.json");
+         *compare_json = join(dir, "compare.json"), *pred_json = join(dir, "predictions.json");
     const char **inputs = NULL;
     size_t n_inputs = 0;
     double t0 = sq_now_s();
@@ -432,13 +495,25 @@ int sq_cmd_run(int argc, char **argv) {
         cmp_failed = code == 1;
     }
 
-    /* 5. analyze: the subcommand itself, so run and analyze never drift apart */
+    /* 5. predict: after compare, which keeps both cores busy until it ends */
+    if (pred_on) {
+        if (!quiet) {
+            printf("\n== predict: %d task%s, logistic baseline at predict's defaults -> %s\n",
+                   n_pred, n_pred == 1 ? "" : "s", pred_json);
+            fflush(stdout);
+        }
+        rc = stage_predict(sqd, pred_json, pred_tasks, n_pred, quiet);
+        if (rc) goto done;
+    }
+
+    /* 6. analyze: the subcommand itself, so run and analyze never drift apart */
     {
         if (!quiet) printf("\n== analyze\n");
         fflush(stdout);
-        char *av[8] = {"analyze", sqd, "--out", (char *)dir};
+        char *av[10] = {"analyze", sqd, "--out", (char *)dir};
         int ac = 4;
         if (cmp_on) av[ac++] = "--compare", av[ac++] = compare_json;
+        if (pred_on) av[ac++] = "--predictions", av[ac++] = pred_json;
         if (quiet) av[ac++] = "--quiet";
         av[ac] = NULL;
         optind = 1;
@@ -466,17 +541,20 @@ int sq_cmd_run(int argc, char **argv) {
         }
         if (simulated) json_array_append_new(files, json_string(events));
         if (cmp_on) json_array_append_new(files, json_string(compare_json));
+        if (pred_on) json_array_append_new(files, json_string(pred_json));
         json_object_set_new(o, "files", files);
         json_object_set_new(o, "ingest", json_load_file(ingest_json, 0, NULL));
         json_object_set_new(o, "stats", json_load_file(stats_json, 0, NULL));
         if (cmp_on) json_object_set_new(o, "compare", json_load_file(compare_json, 0, NULL));
+        if (pred_on) json_object_set_new(o, "predict", json_load_file(pred_json, 0, NULL));
         json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
         json_decref(o);
         goto done;
     }
     printf("\nshopseq run: done in %.1fs; outputs in %s/ (shop.sqd, stats.json, report.html, "
-           "analysis.json, rfm.csv%s%s)\n", sq_now_s() - t0, dir, cmp_on ? ", compare.json" : "",
+           "analysis.json, rfm.csv%s%s%s)\n", sq_now_s() - t0, dir, cmp_on ? ", compare.json" : "",
+           pred_on ? ", predictions.json" : "",
            simulated ? ", events.csv + truth" : "");
     goto done;
 nomem:
@@ -490,6 +568,7 @@ done:
     free(ingest_json);
     free(stats_json);
     free(compare_json);
+    free(pred_json);
     sq_ingest_options_free(&io);
     return rc;
 }

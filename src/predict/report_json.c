@@ -487,18 +487,18 @@ static void cell(FILE *fp, double v) {
 
 void sq_pred_summary_write_table(FILE *fp, const sq_pred_summary *s) {
     int multi = 0;
-    fprintf(fp, "  %-14s %-30s %8s %8s %8s\n", "task (test)", "scorer", "ROC-AUC", "PR-AUC", "F1");
+    fprintf(fp, "  %-18s %-30s %8s %8s %8s\n", "task (test)", "scorer", "ROC-AUC", "PR-AUC", "F1");
     for (int i = 0; i < s->n_tasks; i++) {
         const sq_pred_sum_task *t = &s->tasks[i];
         char name[40];
         snprintf(name, sizeof name, "%s %s", t->task, t->horizon);
         if (t->error[0]) {
-            fprintf(fp, "  %-14s not evaluated: %s\n", t->task, t->error);
+            fprintf(fp, "  %-18s not evaluated: %s\n", t->task, t->error);
             continue;
         }
         for (int k = 0; k < t->n_scorers; k++) {
             const sq_pred_sum_scorer *c = &t->scorers[k];
-            fprintf(fp, "  %-14s %-30.30s", k ? "" : name, c->label);
+            fprintf(fp, "  %-18s %-30.30s", k ? "" : name, c->label);
             cell(fp, sq_pred_sum_auc(t, c));
             cell(fp, t->binary ? c->test.ap : NAN);
             cell(fp, t->binary ? c->test.f1 : c->test_multi.macro_f1);

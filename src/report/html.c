@@ -10,6 +10,7 @@
 #include "sb.h"
 #include "shopseq/behavior.h"
 #include "shopseq/compare.h"
+#include "shopseq/predict_report.h"
 #include "shopseq/report.h"
 #include "svg.h"
 
@@ -614,14 +615,289 @@ static void section_compare(sq_sb *sb, const sq_compare_result *c) {
     card_close(sb);
 }
 
+/* Predictions (run's predictions.json): per task, the test ROC curve of every scorer in the
+ * file, its calibration as a reliability diagram, and the measures with the best value of
+ * each column marked. Whatever scorers the file holds are drawn alike. */
+static const char *const scorer_color[] = {SQ_C_VIEW, SQ_C_BUY, SQ_C_CART, SQ_C_FAV, "#7048e8",
+                                           "#1098ad", "#495057", "#e8590c"};
+
+typedef struct {
+    const char *title, *pos, *neg, *happened;
+} task_words;
+
+static task_words words_of(const char *task) {
+    if (!strcmp(task, "purchase"))
+        return (task_words){"Purchase", "a future buyer", "a non-buyer", "bought"};
+    if (!strcmp(task, "churn"))
+        return (task_words){"Churn", "a user who goes quiet", "one who stays active",
+                            "had no event at all"};
+    if (!strcmp(task, "item"))
+        return (task_words){"Item interaction", "an item the user goes on to touch",
+                            "a sampled item they do not", "were touched"};
+    return (task_words){"Next behaviour", "", "", ""};
+}
+
+/* the scorer with the highest headline AUC (the first on ties) */
+static int best_scorer(const sq_pred_sum_task *t) {
+    int b = -1;
+    for (int k = 0; k < t->n_scorers; k++) {
+        double v = sq_pred_sum_auc(t, &t->scorers[k]);
+        if (isfinite(v) && (b < 0 || v > sq_pred_sum_auc(t, &t->scorers[b]))) b = k;
+    }
+    return b;
+}
+
+/* mean |predicted - observed| over the bins, weighted by their examples */
+static double calib_error(const sq_pred_binary_metrics *m) {
+    double sum = 0, n = 0;
+    for (int b = 0; b < SQ_PRED_CALIB_BINS; b++) {
+        const sq_pred_calib_bin *c = &m->calib[b];
+        if (!c->count || !isfinite(c->mean_pred) || !isfinite(c->observed)) continue;
+        sum += (double)c->count * fabs(c->mean_pred - c->observed);
+        n += (double)c->count;
+    }
+    return n > 0 ? sum / n : NAN;
+}
+
+/* "7d" -> "7 days", "36h" -> "36 hours"; anything else as it is */
+static void fmt_horizon(char *buf, size_t cap, const char *h) {
+    char *end;
+    long v = strtol(h, &end, 10);
+    const char *unit = !strcmp(end, "d") ? "day" : !strcmp(end, "h") ? "hour" : NULL;
+    if (end == h || !unit) snprintf(buf, cap, "%s", h);
+    else snprintf(buf, cap, "%ld %s%s", v, unit, v == 1 ? "" : "s");
+}
+
+/* "2024-02-23T00:00:00Z" -> "2024-02-23 00:00 UTC" */
+static void fmt_cut(char *buf, size_t cap, const char *iso) {
+    if (strlen(iso) >= 16 && iso[10] == 'T') snprintf(buf, cap, "%.10s %.5s UTC", iso, iso + 11);
+    else snprintf(buf, cap, "%s", iso);
+}
+
+static void cell4(char *buf, size_t cap, double v) {
+    if (isfinite(v)) snprintf(buf, cap, "%.4f", v);
+    else snprintf(buf, cap, "\xe2\x80\x93");
+}
+
+/* One measures table: rows are scorers, columns v[k][c]; lower[c] < 0: not marked. */
+enum { PRED_COLS = 16 };
+static void pred_table(sq_sb *sb, const char *id, const sq_pred_sum_task *t, const char *const *head,
+                       int nc, const int *lower, double v[][PRED_COLS]) {
+    double best[PRED_COLS];
+    for (int c = 0; c < nc; c++) {
+        best[c] = NAN;
+        for (int k = 0; k < t->n_scorers; k++) {
+            /* as displayed, so that equal-looking cells are marked alike */
+            v[k][c] = isfinite(v[k][c]) ? round(v[k][c] * 1e4) / 1e4 : NAN;
+            if (lower[c] < 0 || isnan(v[k][c])) continue;
+            if (isnan(best[c]) || (lower[c] ? v[k][c] < best[c] : v[k][c] > best[c])) best[c] = v[k][c];
+        }
+    }
+    sq_sb_printf(sb, "<table data-chart=\"%s\"><thead><tr><th class=\"id\">scorer</th>", id);
+    for (int c = 0; c < nc; c++) {
+        sq_sb_puts(sb, "<th>");
+        esc(sb, head[c]);
+        sq_sb_puts(sb, "</th>");
+    }
+    sq_sb_puts(sb, "</tr></thead><tbody>");
+    for (int k = 0; k < t->n_scorers; k++) {
+        sq_sb_printf(sb, "<tr><td class=\"id\"><span class=\"swatch\" style=\"background:%s\"></span>",
+                     scorer_color[k % 8]);
+        esc(sb, t->scorers[k].label);
+        sq_sb_puts(sb, "</td>");
+        for (int c = 0; c < nc; c++) {
+            char cell[32];
+            cell4(cell, sizeof cell, v[k][c]);
+            int mark = lower[c] >= 0 && !isnan(v[k][c]) && v[k][c] == best[c];
+            sq_sb_printf(sb, "<td%s>%s</td>", mark ? " class=\"best\"" : "", cell);
+        }
+        sq_sb_puts(sb, "</tr>");
+    }
+    sq_sb_puts(sb, "</tbody></table>");
+}
+
+static void pred_binary(sq_sb *sb, const sq_pred_sum_task *t) {
+    task_words w = words_of(t->task);
+    char r[640], h[96], id[64], hz[32];
+    fmt_horizon(hz, sizeof hz, t->horizon);
+    int b = best_scorer(t);
+    /* ROC */
+    snprintf(h, sizeof h, "%s within %s: ROC curve", w.title, hz);
+    if (b >= 0) {
+        const sq_pred_sum_scorer *s = &t->scorers[b];
+        int n = snprintf(r, sizeof r, "%s ranks %s above %s %.0f%% of the time (ROC-AUC %.2f)",
+                         s->label, w.pos, w.neg, 100 * s->test.auc, s->test.auc);
+        int others = 0;
+        for (int k = 0; k < t->n_scorers && n > 0 && (size_t)n < sizeof r; k++)
+            if (k != b && isfinite(t->scorers[k].test.auc))
+                n += snprintf(r + n, sizeof r - (size_t)n, "%s %s %.2f", others++ ? "," : ";",
+                              t->scorers[k].label, t->scorers[k].test.auc);
+        if (n > 0 && (size_t)n < sizeof r - 1) snprintf(r + n, sizeof r - (size_t)n, ".");
+    } else snprintf(r, sizeof r, "The test users hold one class only: no ROC curve.");
+    card_open(sb, h, r);
+    sq_xy_series ser[SQ_PRED_SUM_SCORERS];
+    char names[SQ_PRED_SUM_SCORERS][128];
+    int ns = 0;
+    for (int k = 0; k < t->n_scorers; k++) {
+        const sq_pred_sum_scorer *s = &t->scorers[k];
+        if (s->roc_n < 2) continue;
+        snprintf(names[ns], sizeof names[ns], "%s \xc2\xb7 AUC %.3f", s->label, s->test.auc);
+        ser[ns] = (sq_xy_series){names[ns], s->fpr, s->tpr, s->roc_n, scorer_color[k % 8], NULL, NULL};
+        ns++;
+    }
+    snprintf(id, sizeof id, "predict-roc-%s", t->task);
+    if (ns) sq_svg_unit_xy(sb, id, h, ser, ns, 540, 430, "false positive rate", "true positive rate",
+                           "chance (AUC 0.5)");
+    card_close(sb);
+
+    /* reliability */
+    snprintf(h, sizeof h, "%s within %s: calibration", w.title, hz);
+    if (b >= 0) {
+        double e = calib_error(&t->scorers[b].test);
+        snprintf(r, sizeof r, "The probabilities of %s are %.1f points away from the observed "
+                 "rate on average (10 bins, weighted by examples): %s.", t->scorers[b].label, 100 * e,
+                 e < 0.02 ? "they can be read as probabilities" : e < 0.05 ? "close to probabilities"
+                 : "use them to rank, not as probabilities");
+    } else snprintf(r, sizeof r, "No calibration to show.");
+    card_open(sb, h, r);
+    double cx[SQ_PRED_SUM_SCORERS][SQ_PRED_CALIB_BINS], cy[SQ_PRED_SUM_SCORERS][SQ_PRED_CALIB_BINS],
+        cw[SQ_PRED_SUM_SCORERS][SQ_PRED_CALIB_BINS];
+    char tipbuf[SQ_PRED_SUM_SCORERS][SQ_PRED_CALIB_BINS][160];
+    const char *tips[SQ_PRED_SUM_SCORERS][SQ_PRED_CALIB_BINS];
+    ns = 0;
+    for (int k = 0; k < t->n_scorers; k++) {
+        const sq_pred_binary_metrics *m = &t->scorers[k].test;
+        int n = 0;
+        for (int q = 0; q < SQ_PRED_CALIB_BINS; q++) {
+            const sq_pred_calib_bin *c = &m->calib[q];
+            if (!c->count || !isfinite(c->mean_pred) || !isfinite(c->observed)) continue;
+            cx[k][n] = c->mean_pred < 0 ? 0 : c->mean_pred > 1 ? 1 : c->mean_pred;
+            cy[k][n] = c->observed < 0 ? 0 : c->observed > 1 ? 1 : c->observed;
+            cw[k][n] = (double)c->count;
+            char cnt[32];
+            sq_fmt_count(cnt, sizeof cnt, (double)c->count);
+            snprintf(tipbuf[k][n], sizeof tipbuf[k][n], "%s, predicted %.1f\xe2\x80\x93%.1f: %s examples, "
+                     "mean prediction %.3f, observed %.3f", t->scorers[k].label, q / 10.0, (q + 1) / 10.0,
+                     cnt, c->mean_pred, c->observed);
+            tips[k][n] = tipbuf[k][n];
+            n++;
+        }
+        if (!n) continue;
+        ser[ns] = (sq_xy_series){t->scorers[k].label, cx[k], cy[k], n, scorer_color[k % 8], cw[k], tips[k]};
+        ns++;
+    }
+    snprintf(id, sizeof id, "predict-calibration-%s", t->task);
+    if (ns) sq_svg_unit_xy(sb, id, h, ser, ns, 540, 430, "mean predicted probability (bin)",
+                           "observed rate", "perfectly calibrated");
+    sq_sb_puts(sb, "<p class=\"note\">One dot per bin of predictions ([0, 0.1), \xe2\x80\xa6, [0.9, 1]), "
+                   "its area in proportion to the examples in it.</p>");
+    card_close(sb);
+}
+
+static void section_predictions(sq_sb *sb, const sq_pred_summary *ps) {
+    sq_sb_puts(sb, "<h2>Predictions</h2><p class=\"note\">Each task is evaluated at a time cut: the "
+                   "scorers learn from events before the cut minus one horizon (labels up to the cut), "
+                   "and are tested on what the users did in the horizon after the cut, from events before "
+                   "it only. Definitions: docs/predict.md; the figures are in predictions.json.</p>");
+    for (int i = 0; i < ps->n_tasks; i++) {
+        const sq_pred_sum_task *t = &ps->tasks[i];
+        task_words w = words_of(t->task);
+        char h[96], r[640], id[64], n[32], p[32], hz[32], cutb[40];
+        fmt_horizon(hz, sizeof hz, t->horizon);
+        fmt_cut(cutb, sizeof cutb, t->cut);
+        if (t->error[0]) {
+            snprintf(h, sizeof h, "%s", w.title);
+            snprintf(r, sizeof r, "Not evaluated on this data: %s.", t->error);
+            card_open(sb, h, r);
+            card_close(sb);
+            continue;
+        }
+        snprintf(id, sizeof id, "predict-table-%s", t->task);
+        if (t->binary) {
+            sq_sb_puts(sb, "<div class=\"grid\">");
+            pred_binary(sb, t);
+            sq_sb_puts(sb, "</div>");
+            sq_fmt_count(n, sizeof n, (double)t->test_n);
+            sq_fmt_pct(p, sizeof p, t->test_n ? (double)t->test_pos / (double)t->test_n : NAN);
+            snprintf(h, sizeof h, "%s within %s: all measures", w.title, hz);
+            snprintf(r, sizeof r, "Tested on %s %s at %s, of which %s %s within %s (so a PR-AUC of %s is "
+                     "chance); precision, recall and F1 at the threshold chosen on held-out training users.",
+                     n, strcmp(t->task, "item") ? "users" : "(user, item) pairs", cutb, p, w.happened,
+                     hz, p);
+            card_open(sb, h, r);
+            static const char *const head[] = {"ROC-AUC", "PR-AUC", "log-loss", "accuracy", "precision",
+                                               "recall", "F1", "threshold", "fit s"};
+            static const int lower[] = {0, 0, 1, 0, 0, 0, 0, -1, 1};
+            double v[SQ_PRED_SUM_SCORERS][PRED_COLS];
+            for (int k = 0; k < t->n_scorers; k++) {
+                const sq_pred_binary_metrics *m = &t->scorers[k].test;
+                double row[] = {m->auc, m->ap, m->logloss, m->accuracy, m->precision, m->recall, m->f1,
+                                m->threshold, t->scorers[k].fit_seconds};
+                memcpy(v[k], row, sizeof row);
+            }
+            pred_table(sb, id, t, head, 9, lower, v);
+            card_close(sb);
+        } else {
+            int b = best_scorer(t);
+            uint64_t top = 0, all = 0;
+            int tc = 0;
+            for (int c = 0; t->n_scorers && c < t->n_classes; c++) {
+                all += t->scorers[0].test_multi.support[c];
+                if (t->scorers[0].test_multi.support[c] > top) top = t->scorers[0].test_multi.support[c], tc = c;
+            }
+            snprintf(h, sizeof h, "Next behaviour (first event within %s)", hz);
+            sq_fmt_count(n, sizeof n, (double)t->test_n);
+            if (b >= 0) {
+                char acc[32];
+                sq_fmt_pct(acc, sizeof acc, t->scorers[b].test_multi.accuracy);
+                sq_fmt_pct(p, sizeof p, all ? (double)top / (double)all : NAN);
+                snprintf(r, sizeof r, "%s names the behaviour of a user's next event right %s of the time "
+                         "(always guessing %s: %s) and separates each behaviour from the others with a "
+                         "mean ROC-AUC of %.2f; %s test users at %s.", t->scorers[b].label, acc,
+                         t->classes[tc], p, sq_pred_sum_auc(t, &t->scorers[b]), n, cutb);
+            } else snprintf(r, sizeof r, "No scorer result.");
+            card_open(sb, h, r);
+            const char *head[PRED_COLS];
+            char hb[16][32];
+            int lower[PRED_COLS], nc = 0;
+            head[nc] = "accuracy", lower[nc++] = 0;
+            head[nc] = "macro-F1", lower[nc++] = 0;
+            head[nc] = "log-loss", lower[nc++] = 1;
+            for (int c = 0; c < t->n_classes && nc < PRED_COLS - 1; c++) {
+                snprintf(hb[c], sizeof hb[c], "AUC %s", t->classes[c]);
+                head[nc] = hb[c], lower[nc++] = 0;
+            }
+            head[nc] = "fit s", lower[nc++] = 1;
+            double v[SQ_PRED_SUM_SCORERS][PRED_COLS];
+            for (int k = 0; k < t->n_scorers; k++) {
+                const sq_pred_multi_metrics *m = &t->scorers[k].test_multi;
+                int c = 0;
+                v[k][c++] = m->accuracy, v[k][c++] = m->macro_f1, v[k][c++] = m->logloss;
+                for (int q = 0; q < t->n_classes && c < nc - 1; q++) v[k][c++] = m->auc[q];
+                v[k][c] = t->scorers[k].fit_seconds;
+            }
+            pred_table(sb, id, t, head, nc, lower, v);
+            sq_sb_puts(sb, "<p class=\"note\">AUC per behaviour: one against the rest.</p>");
+            card_close(sb);
+        }
+    }
+}
+
 sq_status sq_report_write_html(const sq_analysis *a, const sq_dataset *ds, const char *path,
                                const char *title, sq_error *err) {
-    return sq_report_write_html_compare(a, ds, NULL, path, title, err);
+    return sq_report_write_html_full(a, ds, NULL, NULL, path, title, err);
 }
 
 sq_status sq_report_write_html_compare(const sq_analysis *a, const sq_dataset *ds,
                                        const struct sq_compare_result *cmp, const char *path,
                                        const char *title, sq_error *err) {
+    return sq_report_write_html_full(a, ds, cmp, NULL, path, title, err);
+}
+
+sq_status sq_report_write_html_full(const sq_analysis *a, const sq_dataset *ds,
+                                    const struct sq_compare_result *cmp,
+                                    const struct sq_pred_summary *pred, const char *path,
+                                    const char *title, sq_error *err) {
     sq_sb sb = {0};
     if (!title) title = "shopseq analysis";
     sq_sb_puts(&sb, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -655,9 +931,11 @@ sq_status sq_report_write_html_compare(const sq_analysis *a, const sq_dataset *d
     section_items(&sb, a, ds);
     section_users(&sb, a, ds);
     if (cmp) section_compare(&sb, cmp);
+    if (pred) section_predictions(&sb, pred);
     sq_sb_printf(&sb, "<footer>Generated by <code>shopseq analyze</code>. Every number is defined in docs/analytics.md; "
-                      "the same figures are in analysis.json, per-user RFM in rfm.csv%s.</footer></main></body></html>\n",
-                 cmp ? ", the model comparison in compare.json (models: docs/models.md)" : "");
+                      "the same figures are in analysis.json, per-user RFM in rfm.csv%s%s.</footer></main></body></html>\n",
+                 cmp ? ", the model comparison in compare.json (models: docs/models.md)" : "",
+                 pred ? ", the predictions in predictions.json (docs/predict.md)" : "");
     if (sb.oom) {
         sq_sb_free(&sb);
         return sq_error_set(err, SQ_ERR_NOMEM, "report: out of memory");

@@ -293,3 +293,82 @@ void sq_svg_multiples(sq_sb *sb, const char *id, const char *title, const char *
     }
     sq_sb_puts(sb, "</svg>");
 }
+
+void sq_svg_unit_xy(sq_sb *sb, const char *id, const char *title, const sq_xy_series *s, int ns,
+                    int width, int height, const char *xlabel, const char *ylabel,
+                    const char *diag_label) {
+    /* legend entries laid out first: their rows decide where the plot starts */
+    enum { MAXL = 17 };
+    double lx[MAXL], ly[MAXL];
+    int nl = ns + 1 > MAXL ? MAXL : ns + 1;
+    double x = 0, row = 0;
+    for (int k = 0; k < nl; k++) {
+        const char *name = k < ns ? s[k].name : diag_label;
+        double w = 22 + sq_svg_text_width(name, SMALL);
+        if (x > 0 && x + w > width - 8) x = 0, row++;
+        lx[k] = x, ly[k] = row;
+        x += w + 16;
+    }
+    const double legend_h = (row + 1) * 18 + 6;
+    const double left = 14 + sq_svg_text_width("0.8", SMALL) + 10, right = 14;
+    const double top = legend_h + 8, bottom = 40;
+    double pw = width - left - right, ph = height - top - bottom;
+    open_svg(sb, id, title, width, height);
+    for (int k = 0; k < nl; k++) {
+        const char *name = k < ns ? s[k].name : diag_label;
+        double y = 6 + ly[k] * 18 + 6;
+        if (k < ns)
+            sq_sb_printf(sb, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                             "stroke-width=\"3\"/>", lx[k], lx[k] + 16, y, y, s[k].color);
+        else
+            sq_sb_printf(sb, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                             "stroke-width=\"1.5\" stroke-dasharray=\"4 3\"/>", lx[k], lx[k] + 16, y, y,
+                         SQ_C_MUTED);
+        text(sb, lx[k] + 22, y + 4, "start", SMALL, SQ_C_INK, name, NULL);
+    }
+    char tick[16];
+    for (int i = 0; i <= 5; i++) {
+        double v = i / 5.0, gx = left + pw * v, gy = top + ph * (1 - v);
+        sq_sb_printf(sb, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>", left,
+                     left + pw, gy, gy, SQ_C_GRID);
+        sq_sb_printf(sb, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\"/>", gx, gx,
+                     top, top + ph, SQ_C_GRID);
+        snprintf(tick, sizeof tick, i == 0 ? "0" : i == 5 ? "1" : "%.1f", v);
+        text(sb, left - 6, gy + 4, "end", SMALL, SQ_C_MUTED, tick, NULL);
+        text(sb, gx, top + ph + 15, "middle", SMALL, SQ_C_MUTED, tick, NULL);
+    }
+    sq_sb_printf(sb, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                     "stroke-width=\"1.5\" stroke-dasharray=\"4 3\"/>", left, left + pw, top + ph, top,
+                 SQ_C_MUTED);
+    for (int k = 0; k < ns; k++) {
+        if (s[k].n <= 0) continue;
+        sq_sb_printf(sb, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
+                         "stroke-linejoin=\"round\" points=\"", s[k].color);
+        for (int i = 0; i < s[k].n; i++)
+            sq_sb_printf(sb, "%s%.1f,%.1f", i ? " " : "", left + pw * s[k].x[i],
+                         top + ph * (1 - s[k].y[i]));
+        sq_sb_puts(sb, "\"/>");
+        if (!s[k].w) continue;
+        double wmax = 0;
+        for (int i = 0; i < s[k].n; i++)
+            if (s[k].w[i] > wmax) wmax = s[k].w[i];
+        for (int i = 0; i < s[k].n; i++) {
+            /* area in proportion to the weight, at least visible */
+            double r = wmax > 0 ? 2.5 + 6.5 * sqrt(s[k].w[i] / wmax) : 3;
+            sq_sb_printf(sb, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"%s\" fill-opacity=\"0.75\" "
+                             "stroke=\"#fff\">", left + pw * s[k].x[i], top + ph * (1 - s[k].y[i]), r,
+                         s[k].color);
+            if (s[k].tips) {
+                sq_sb_puts(sb, "<title>");
+                sq_sb_esc(sb, s[k].tips[i], strlen(s[k].tips[i]));
+                sq_sb_puts(sb, "</title>");
+            }
+            sq_sb_puts(sb, "</circle>");
+        }
+    }
+    text(sb, left + pw / 2, (double)height - 6, "middle", SMALL, SQ_C_MUTED, xlabel, NULL);
+    char tr[96];
+    snprintf(tr, sizeof tr, "transform=\"rotate(-90 12 %.1f)\"", top + ph / 2);
+    text(sb, 12, top + ph / 2, "middle", SMALL, SQ_C_MUTED, ylabel, tr);
+    sq_sb_puts(sb, "</svg>");
+}

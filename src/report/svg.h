@@ -59,4 +59,21 @@ void sq_svg_lines(sq_sb *sb, const char *id, const char *title, const char *cons
 void sq_svg_multiples(sq_sb *sb, const char *id, const char *title, const char *const *xlabels,
                       int n, const sq_series *s, int ns, int width, int panel_h);
 
+typedef struct sq_xy_series {
+    const char *name;           /* legend text */
+    const double *x, *y;        /* (n) points in [0, 1] x [0, 1], drawn joined in order */
+    int n;
+    const char *color;
+    const double *w;            /* (n) marker weights (dot area in proportion), or NULL: no dots */
+    const char *const *tips;    /* (n) hover text per dot, or NULL */
+} sq_xy_series;
+
+/* A chart on [0, 1] x [0, 1] (ROC curves, reliability diagrams): grid and ticks every 0.2,
+ * the diagonal y = x dashed as the reference (diag_label in the legend), one line per
+ * series, axis labels; the legend sits above the plot and wraps into rows, so no text
+ * ever lies on the plot. */
+void sq_svg_unit_xy(sq_sb *sb, const char *id, const char *title, const sq_xy_series *s, int ns,
+                    int width, int height, const char *xlabel, const char *ylabel,
+                    const char *diag_label);
+
 #endif
