@@ -637,13 +637,18 @@ static task_words words_of(const char *task) {
     return (task_words){"Next behaviour", "", "", ""};
 }
 
-/* the scorer with the highest headline AUC (the first on ties) */
+/* the scorer with the highest headline AUC (the first on ties); next-behavior without any
+ * AUC (one class at the test cut) falls back to accuracy */
 static int best_scorer(const sq_pred_sum_task *t) {
     int b = -1;
     for (int k = 0; k < t->n_scorers; k++) {
         double v = sq_pred_sum_auc(t, &t->scorers[k]);
         if (isfinite(v) && (b < 0 || v > sq_pred_sum_auc(t, &t->scorers[b]))) b = k;
     }
+    for (int k = 0; b < 0 && !t->binary && k < t->n_scorers; k++)
+        if (isfinite(t->scorers[k].test_multi.accuracy) &&
+            (b < 0 || t->scorers[k].test_multi.accuracy > t->scorers[b].test_multi.accuracy))
+            b = k;
     return b;
 }
 
@@ -701,8 +706,10 @@ static void pred_table(sq_sb *sb, const char *id, const sq_pred_sum_task *t, con
     }
     sq_sb_puts(sb, "</tr></thead><tbody>");
     for (int k = 0; k < t->n_scorers; k++) {
-        sq_sb_printf(sb, "<tr><td class=\"id\"><span class=\"swatch\" style=\"background:%s\"></span>",
-                     scorer_color[k % 8]);
+        /* the full label on hover: the column is cut at 180 px */
+        sq_sb_puts(sb, "<tr><td class=\"id\" title=\"");
+        esc(sb, t->scorers[k].label);
+        sq_sb_printf(sb, "\"><span class=\"swatch\" style=\"background:%s\"></span>", scorer_color[k % 8]);
         esc(sb, t->scorers[k].label);
         sq_sb_puts(sb, "</td>");
         for (int c = 0; c < nc; c++) {
@@ -851,10 +858,15 @@ static void section_predictions(sq_sb *sb, const sq_pred_summary *ps) {
                 char acc[32];
                 sq_fmt_pct(acc, sizeof acc, t->scorers[b].test_multi.accuracy);
                 sq_fmt_pct(p, sizeof p, all ? (double)top / (double)all : NAN);
+                double auc = sq_pred_sum_auc(t, &t->scorers[b]);
+                char tail[160];
+                if (isfinite(auc))
+                    snprintf(tail, sizeof tail, "separates each behaviour from the others with a mean "
+                             "ROC-AUC of %.2f", auc);
+                else snprintf(tail, sizeof tail, "one behaviour only occurs, so there is no AUC");
                 snprintf(r, sizeof r, "%s names the behaviour of a user's next event right %s of the time "
-                         "(always guessing %s: %s) and separates each behaviour from the others with a "
-                         "mean ROC-AUC of %.2f; %s test users at %s.", t->scorers[b].label, acc,
-                         t->classes[tc], p, sq_pred_sum_auc(t, &t->scorers[b]), n, cutb);
+                         "(always guessing %s: %s); %s. %s test users at %s.", t->scorers[b].label, acc,
+                         t->classes[tc], p, tail, n, cutb);
             } else snprintf(r, sizeof r, "No scorer result.");
             card_open(sb, h, r);
             const char *head[PRED_COLS];
