@@ -21,8 +21,9 @@ T="${SQ_TMPDIR:-/tmp}/report_browser"
 rm -rf "$T" && mkdir -p "$T"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# 1. data: a small simulated shop, ingested, analysed; without a model comparison the page
-#    has no comparison section, with one (a tiny compare: 1 epoch) it has
+# 1. data: a small simulated shop, ingested, analysed; without a model comparison and
+#    predictions the page has neither section, with them (a tiny compare: 1 epoch; run's
+#    predict stage on the same events) it has both
 "$SQ_BIN" synth --users 1500 --seed 7 --out "$T/shop.csv" --quiet
 "$SQ_BIN" ingest "$T/shop.csv" --out "$T/shop.sqd" --quiet
 "$SQ_BIN" analyze "$T/shop.sqd" --out "$T/plain" --quiet
@@ -30,9 +31,14 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 if grep -q 'Model comparison\|data-chart="compare-' "$T/plain/report.html"; then
   fail "a report without --compare has a comparison section"
 fi
+if grep -q '<h2>Predictions\|data-chart="predict-' "$T/plain/report.html"; then
+  fail "a report without --predictions has a predictions section"
+fi
+"$SQ_BIN" run "$T/shop.csv" --out "$T/run" --no-compare --quiet || fail "run (predictions)"
 "$SQ_BIN" compare "$T/shop.sqd" --models pop,markov,itemknn,sasrec,gru4rec --epochs 1 --maxlen 20 --dim 16 \
   --test-users 500 --eval-users 200 --lr 0.005 --quiet --json > "$T/compare.json" || fail "compare"
-"$SQ_BIN" analyze "$T/shop.sqd" --out "$T/out" --compare "$T/compare.json" --quiet
+"$SQ_BIN" analyze "$T/shop.sqd" --out "$T/out" --compare "$T/compare.json" \
+  --predictions "$T/run/predictions.json" --quiet
 R="$T/out/report.html"
 [ -s "$R" ] || fail "no report.html"
 
@@ -80,7 +86,9 @@ errors=$(awk '/^ERRORS /{print $2}' "$T/probe.txt")
 expected="kpis funnel-users funnel-sessions funnel-categories retention hour-weekday daily-active-users
 daily-by-behavior top-items-views top-items-carts top-items-buys top-items-conversion
 top-categories-views top-categories-carts top-categories-buys top-categories-conversion
-rfm-segments rfm-table sequence-length session-length compare-ndcg compare-table"
+rfm-segments rfm-table sequence-length session-length compare-ndcg compare-table
+predict-roc-purchase predict-calibration-purchase predict-table-purchase
+predict-roc-churn predict-calibration-churn predict-table-churn"
 n=0
 for id in $expected; do
   line=$(grep -E "^$id [0-9]+ [0-9]+$" "$T/probe.txt" || true)
