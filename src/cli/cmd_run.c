@@ -280,8 +280,8 @@ static int stage_predict(const char *sqd, const char *json_path, const int *task
     }
     fflush(stderr);
     sq_pred_summary_write_table(stdout, s);
-    printf("   %d task%s in %.1fs (details: shopseq predict DIR/shop.sqd --task T --evaluate)\n",
-           s->n_tasks, s->n_tasks == 1 ? "" : "s", sq_now_s() - t0);
+    printf("   %d task%s in %.1fs (every measure: shopseq predict %s --task T --evaluate)\n",
+           s->n_tasks, s->n_tasks == 1 ? "" : "s", sq_now_s() - t0, sqd);
     free(s);
     return SQ_EXIT_OK;
 }
