@@ -10,7 +10,10 @@
  * cut, so that no event at or after any example's cut reaches the encoder's weights (a
  * checkpoint from `shopseq train` on the whole dataset has seen the later events too).
  *
- * Inputs (neural_span): example i reads the last maxlen events of
+ * Item task (a candidate per example): the head also gets the encoder's next-item score of
+ * the candidate, rep . E[item], with its gradient into both when the whole model trains.
+ *
+ * Inputs (sq__neural_span): example i reads the last maxlen events of
  * [seq_begin[i], seq_end[i]), which sq_pred_build guarantees all precede the cut.
  *
  * Training: AdamW on the head (opts.finetune_all = 0: the encoder is frozen and each
@@ -39,7 +42,11 @@ typedef struct {
     char ckpt[4096], encoder[32];
     sq_model *m;
     sq_mlp_head head;
-    int B, maxlen, C, F, K; /* batch, input length, rep dim, features, outputs */
+    int B, maxlen, C, F, K; /* batch, input length, rep dim, tabular features, outputs */
+    /* item task: one more head input, the encoder's next-item score of the candidate,
+     * rep . E[item] (E = etab, the table score multiplies with); -1 for the other tasks */
+    int etab, FD;            /* FD = F + (etab >= 0): the head's feature width */
+    uint32_t cand[NEURAL_BATCH];
     /* one packed batch */
     int *seq_off, *pos;
     uint32_t *item, *target, *neg;
@@ -158,6 +165,12 @@ static sq_status setup(neural *n, const sq_pred_examples *train, sq_error *err) 
     n->maxlen = c->maxlen;
     n->C = c->dim;
     n->F = n->o.with_features ? train->n_features : 0;
+    n->etab = -1;
+    if (train->task == SQ_PRED_ITEM) {
+        n->etab = sq_nn_params_find(&n->m->params, "out_emb.weight"); /* caser */
+        if (n->etab < 0) n->etab = sq_nn_params_find(&n->m->params, "item_emb.weight");
+    }
+    n->FD = n->F + (n->etab >= 0);
     n->K = sq_pred_n_outputs(train);
     const size_t rows = (size_t)n->B * n->maxlen;
     const int negs = c->negatives > 0 ? c->negatives : 1;
@@ -170,11 +183,11 @@ static sq_status setup(neural *n, const sq_pred_examples *train, sq_error *err) 
     n->rep = malloc((size_t)n->B * n->C * sizeof *n->rep);
     n->drep = malloc((size_t)n->B * n->C * sizeof *n->drep);
     n->dlog = malloc((size_t)n->B * n->K * sizeof *n->dlog);
-    n->feat = malloc((size_t)n->B * (n->F ? n->F : 1) * sizeof *n->feat);
+    n->feat = malloc((size_t)n->B * (n->FD ? n->FD : 1) * sizeof *n->feat);
     if (!n->seq_off || !n->pos || !n->item || !n->target || !n->neg || !n->beh || !n->rep ||
         !n->drep || !n->dlog || !n->feat)
         return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
-    return sq_mlp_head_init(&n->head, n->C, n->F, n->o.hidden > 0 ? n->o.hidden : 64, n->K, 0.1f,
+    return sq_mlp_head_init(&n->head, n->C, n->FD, n->o.hidden > 0 ? n->o.hidden : 64, n->K, 0.1f,
                             n->B, n->o.seed ^ 0x5EEDull, err);
 }
 
@@ -195,11 +208,41 @@ static sq_batch pack(neural *n, const sq_pred_examples *ex, const size_t *idx, i
         r += L;
         n->seq_off[s + 1] = r;
         if (n->F)
-            memcpy(n->feat + (size_t)s * n->F, ex->x + idx[s] * (size_t)ex->n_features,
+            memcpy(n->feat + (size_t)s * n->FD, ex->x + idx[s] * (size_t)ex->n_features,
                    (size_t)n->F * sizeof(float));
+        n->cand[s] = ex->item[idx[s]];
     }
     return (sq_batch){.n_seq = cnt, .seq_off = n->seq_off, .item = n->item, .behavior = n->beh,
                       .pos = n->pos};
+}
+
+/* Item task: the candidate's score rep . E[item] as the last head input of each row. */
+static void item_scores(neural *n, const float *rep, int cnt) {
+    if (n->etab < 0) return;
+    const float *E = sq_nn_param(&n->m->params, n->etab);
+    for (int s = 0; s < cnt; s++) {
+        const float *r = rep + (size_t)s * n->C, *e = E + (size_t)n->cand[s] * n->C;
+        float d = 0.0f;
+        for (int c = 0; c < n->C; c++) d += r[c] * e[c];
+        n->feat[(size_t)s * n->FD + n->F] = d;
+    }
+}
+
+/* Item task, whole model trained: the head's gradient at that score into drep and E. */
+static void item_scores_backward(neural *n, const float *rep, int cnt) {
+    if (n->etab < 0) return;
+    const float *E = sq_nn_param(&n->m->params, n->etab);
+    float *dE = sq_nn_pgrad(&n->m->params, n->etab);
+    const int col = n->head.rep_dim + n->F;
+    for (int s = 0; s < cnt; s++) {
+        const float g = n->head.dx[(size_t)s * n->head.in_dim + col];
+        const float *r = rep + (size_t)s * n->C, *e = E + (size_t)n->cand[s] * n->C;
+        float *dr = n->drep + (size_t)s * n->C, *de = dE + (size_t)n->cand[s] * n->C;
+        for (int c = 0; c < n->C; c++) {
+            dr[c] += g * e[c];
+            de[c] += g * r[c];
+        }
+    }
 }
 
 /* The encoder's own next-item objective on every user's events before `before`. */
@@ -304,7 +347,8 @@ static double eval_loss(neural *n, const sq_pred_examples *ex, const float *reps
         sq_batch b = pack(n, ex, idx, cnt);
         const float *rep = reps ? reps + i0 * (size_t)n->C : n->rep;
         if (!reps) sq_model_encode(n->m, &b, 0, n->rep);
-        const float *z = sq_mlp_head_forward(&n->head, rep, n->F ? n->feat : NULL, cnt, 0, 0);
+        item_scores(n, rep, cnt);
+        const float *z = sq_mlp_head_forward(&n->head, rep, n->FD ? n->feat : NULL, cnt, 0, 0);
         sum += head_loss(n, z, ex, idx, cnt, w, NULL) * cnt;
     }
     return ex->n ? sum / (double)ex->n : 0.0;
@@ -381,14 +425,16 @@ static sq_status fit(sq_pred_scorer *s, const sq_pred_examples *train,
                 for (int q = 0; q < cnt; q++)
                     memcpy(n->rep + (size_t)q * n->C, rt + idx[q] * (size_t)n->C,
                            (size_t)n->C * sizeof(float));
+            item_scores(n, n->rep, cnt);
             sq_nn_params_zero_grad(&n->head.params);
-            const float *z = sq_mlp_head_forward(&n->head, n->rep, n->F ? n->feat : NULL, cnt, 1,
-                                                 b.seed ^ 0xA5A5ull);
+            const float *z = sq_mlp_head_forward(&n->head, n->rep, n->FD ? n->feat : NULL, cnt,
+                                                 1, b.seed ^ 0xA5A5ull);
             ls += head_loss(n, z, train, idx, cnt, &w, n->dlog) * cnt;
             sq_mlp_head_backward(&n->head, n->dlog, all ? n->drep : NULL);
             sq_nn_adamw_step(&n->head.params, &oh);
             if (all) {
                 sq_nn_params_zero_grad(&n->m->params);
+                item_scores_backward(n, n->rep, cnt);
                 sq_model_encode_backward(n->m, &b, n->drep);
                 sq_nn_adamw_step(&n->m->params, &om);
             }
@@ -431,7 +477,8 @@ static sq_status predict(sq_pred_scorer *s, const sq_pred_examples *ex, float *p
         for (int q = 0; q < cnt; q++) idx[q] = i0 + (size_t)q;
         sq_batch b = pack(n, ex, idx, cnt);
         sq_model_encode(n->m, &b, 0, n->rep);
-        const float *z = sq_mlp_head_forward(&n->head, n->rep, n->F ? n->feat : NULL, cnt, 0, 0);
+        item_scores(n, n->rep, cnt);
+        const float *z = sq_mlp_head_forward(&n->head, n->rep, n->FD ? n->feat : NULL, cnt, 0, 0);
         float *p = probs + i0 * (size_t)n->K;
         for (int q = 0; q < cnt; q++) {
             if (n->K == 1) {
