@@ -54,6 +54,8 @@ static const char usage_text[] =
     "  --finetune M        neural: head (default), all, or both (one row each)\n"
     "  --scratch MODEL     neural: also train this encoder from scratch (e.g. sasrec; the\n"
     "                      whole model is trained)\n"
+    "  --no-features       neural: the head sees the sequence encoding only (default: also\n"
+    "                      the standardised features the baseline uses)\n"
     "  --pretrain N        with --scratch: also pre-train that encoder here for N epochs\n"
     "                      (next item, events before the training cut only), then fine-tune\n"
     "                      it as --finetune says\n"
@@ -70,7 +72,7 @@ static const char usage_text[] =
 enum {
     O_TASK = 256, O_HORIZON, O_CUT, O_CATEGORY, O_ACTIVE, O_LOOKBACK, O_NEG, O_CW, O_L2,
     O_VSHARE, O_EVAL, O_FORMAT, O_OUT, O_JSON, O_MODEL, O_FINETUNE, O_SCRATCH, O_EPOCHS,
-    O_LR, O_HIDDEN, O_SEED, O_THREADS, O_TRAIN_CUTS, O_PRETRAIN
+    O_LR, O_HIDDEN, O_SEED, O_THREADS, O_TRAIN_CUTS, O_PRETRAIN, O_NO_FEATURES
 };
 
 /* "24h", "3d", "90m", "1w", "3600s", "3600": a positive duration in ms; 0 if malformed. */
@@ -182,6 +184,7 @@ int sq_cmd_predict(int argc, char **argv) {
         {"lr", required_argument, 0, O_LR}, {"hidden", required_argument, 0, O_HIDDEN},
         {"train-cuts", required_argument, 0, O_TRAIN_CUTS}, {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
         {"pretrain", required_argument, 0, O_PRETRAIN},
+        {"no-features", no_argument, 0, O_NO_FEATURES},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *cmd = "predict";
     sq_pred_config cfg;
@@ -252,6 +255,7 @@ int sq_cmd_predict(int argc, char **argv) {
                 return sq_cli_usage(cmd, "--finetune must be head, all or both");
             ft_modes = !strcmp(optarg, "head") ? 1 : !strcmp(optarg, "all") ? 2 : 3;
             break;
+        case O_NO_FEATURES: so.with_features = 0; break;
         case O_PRETRAIN:
             if (sq_cli_parse_u64(optarg, &u) || u > 100000)
                 return sq_cli_usage(cmd, "bad --pretrain '%s'", optarg);
