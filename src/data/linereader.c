@@ -6,6 +6,9 @@
 #include "data/linereader.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <fcntl.h>
@@ -18,6 +21,8 @@
 
 #define SQ_LR_BUFSZ ((size_t)1 << 20)
 #define SQ_LR_MAX_LINE ((size_t)1 << 30)
+#define SQ_LR_RING 3          /* decoded buffers: one parsed, the others decoded ahead */
+#define SLOT_EMPTY PTRDIFF_MIN
 
 struct sq_line_reader {
     int fd;
@@ -45,6 +50,18 @@ struct sq_line_reader {
     int at_start;   /* the first line returned is the file's first (a BOM may start it) */
     uint64_t limit; /* plain mode: stop at this file offset (UINT64_MAX: none) */
 
+    /* compressed modes: bytes read so far (the decoder thread adds), its failure, and the
+     * ring of decoded buffers it fills (slot_len: SLOT_EMPTY, bytes, 0 at end, -1 failed) */
+    atomic_uint_least64_t raw_bytes;
+    sq_status d_status;
+    char d_what[200];
+    int decoder_started, stop, held;
+    pthread_t decoder;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char *slot[SQ_LR_RING];
+    ptrdiff_t slot_len[SQ_LR_RING];
+
     z_stream zs;
     int zs_init, gz_in_member;
     ZSTD_DStream *zd;
@@ -69,31 +86,39 @@ static int fail(sq_line_reader *r, sq_error *err, sq_status st, const char *what
     return -1;
 }
 
+/* A decompression failure, kept until the lines before it are returned (the decoder may
+ * run ahead in its own thread); fail() then reports it with the line number reached. */
+static int dfail(sq_line_reader *r, sq_status st, const char *what) {
+    r->d_status = st;
+    snprintf(r->d_what, sizeof r->d_what, "%s", what);
+    return -1;
+}
+
 /* Reads raw bytes into r->in (compressed modes). 0 ok (eof_raw set at end), -1 error. */
-static int read_raw(sq_line_reader *r, sq_error *err) {
+static int read_raw(sq_line_reader *r) {
     ssize_t k = read_full(r->fd, r->in, SQ_LR_BUFSZ);
-    if (k < 0) return fail(r, err, SQ_ERR_IO, strerror(errno));
+    if (k < 0) return dfail(r, SQ_ERR_IO, strerror(errno));
     r->in_pos = 0;
     r->in_len = (size_t)k;
-    r->bytes_in += (uint64_t)k;
+    atomic_fetch_add_explicit(&r->raw_bytes, (uint64_t)k, memory_order_relaxed);
     if (k == 0) r->eof_raw = 1;
     return 0;
 }
 
 /* Each fill_* writes from buf[0] and returns the byte count, 0 at end of input, -1. */
-static ptrdiff_t fill_gzip(sq_line_reader *r, sq_error *err) {
+static ptrdiff_t fill_gzip(sq_line_reader *r, char *dst) {
     for (;;) {
         if (r->zs.avail_in == 0 && !r->eof_raw) {
-            if (read_raw(r, err) != 0) return -1;
+            if (read_raw(r) != 0) return -1;
             r->zs.next_in = r->in;
             r->zs.avail_in = (uInt)r->in_len;
         }
         if (!r->gz_in_member) {
             if (r->zs.avail_in == 0 && r->eof_raw) return 0;
-            if (inflateReset(&r->zs) != Z_OK) return fail(r, err, SQ_ERR_INTERNAL, "inflateReset");
+            if (inflateReset(&r->zs) != Z_OK) return dfail(r, SQ_ERR_INTERNAL, "inflateReset");
             r->gz_in_member = 1; /* first member, or another one after the previous */
         }
-        r->zs.next_out = (Bytef *)r->buf;
+        r->zs.next_out = (Bytef *)dst;
         r->zs.avail_out = (uInt)SQ_LR_BUFSZ;
         int ret = inflate(&r->zs, Z_NO_FLUSH);
         size_t produced = SQ_LR_BUFSZ - r->zs.avail_out;
@@ -101,37 +126,77 @@ static ptrdiff_t fill_gzip(sq_line_reader *r, sq_error *err) {
             r->gz_in_member = 0;
         } else if (ret == Z_BUF_ERROR) {
             if (produced == 0 && r->zs.avail_in == 0 && r->eof_raw)
-                return fail(r, err, SQ_ERR_FORMAT, "truncated gzip stream");
+                return dfail(r, SQ_ERR_FORMAT, "truncated gzip stream");
         } else if (ret != Z_OK) {
             char what[160];
             snprintf(what, sizeof what, "corrupt gzip stream (%s)",
                      r->zs.msg ? r->zs.msg : "inflate failed");
-            return fail(r, err, SQ_ERR_FORMAT, what);
+            return dfail(r, SQ_ERR_FORMAT, what);
         }
         if (produced) return (ptrdiff_t)produced;
     }
 }
 
-static ptrdiff_t fill_zstd(sq_line_reader *r, sq_error *err) {
+static ptrdiff_t fill_zstd(sq_line_reader *r, char *dst) {
     for (;;) {
-        if (r->in_pos == r->in_len && !r->eof_raw && read_raw(r, err) != 0) return -1;
+        if (r->in_pos == r->in_len && !r->eof_raw && read_raw(r) != 0) return -1;
         if (r->in_pos == r->in_len && r->eof_raw && r->zret == 0) return 0;
         ZSTD_inBuffer ib = {r->in, r->in_len, r->in_pos};
-        ZSTD_outBuffer ob = {r->buf, SQ_LR_BUFSZ, 0};
+        ZSTD_outBuffer ob = {dst, SQ_LR_BUFSZ, 0};
         size_t ret = ZSTD_decompressStream(r->zd, &ob, &ib);
         r->in_pos = ib.pos;
         if (ZSTD_isError(ret)) {
             char what[160];
             snprintf(what, sizeof what, "corrupt zstd stream (%s)", ZSTD_getErrorName(ret));
-            return fail(r, err, SQ_ERR_FORMAT, what);
+            return dfail(r, SQ_ERR_FORMAT, what);
         }
         r->zret = ret; /* 0: a frame is complete and flushed */
         if (ob.pos) return (ptrdiff_t)ob.pos;
         if (r->in_pos == r->in_len && r->eof_raw) {
-            if (r->zret != 0) return fail(r, err, SQ_ERR_FORMAT, "truncated zstd stream");
+            if (r->zret != 0) return dfail(r, SQ_ERR_FORMAT, "truncated zstd stream");
             return 0;
         }
     }
+}
+
+static ptrdiff_t decode(sq_line_reader *r, char *dst) {
+    return r->comp == SQ_COMPRESSION_GZIP ? fill_gzip(r, dst) : fill_zstd(r, dst);
+}
+
+/* Decompression thread: fills the ring's slots in order while the caller parses the lines
+ * of earlier slots. Only it touches the decoder (zs, zd, in, eof_raw, ...) once started. */
+static void *decoder_main(void *arg) {
+    sq_line_reader *r = arg;
+    for (int w = 0;; w = (w + 1) % SQ_LR_RING) {
+        pthread_mutex_lock(&r->mu);
+        while (r->slot_len[w] != SLOT_EMPTY && !r->stop) pthread_cond_wait(&r->cv, &r->mu);
+        int stop = r->stop;
+        pthread_mutex_unlock(&r->mu);
+        if (stop) return NULL;
+        ptrdiff_t k = decode(r, r->slot[w]);
+        pthread_mutex_lock(&r->mu);
+        r->slot_len[w] = k; /* > 0 data, 0 end of input, -1 failed (d_status, d_what) */
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        if (k <= 0) return NULL;
+    }
+}
+
+/* Next decoded slot from the thread; gives back the one whose lines were all returned. */
+static ptrdiff_t take_slot(sq_line_reader *r) {
+    pthread_mutex_lock(&r->mu);
+    if (r->held >= 0) {
+        r->slot_len[r->held] = SLOT_EMPTY;
+        pthread_cond_broadcast(&r->cv);
+    }
+    int next = (r->held + 1 + SQ_LR_RING) % SQ_LR_RING;
+    if (r->held < 0) next = 0;
+    while (r->slot_len[next] == SLOT_EMPTY) pthread_cond_wait(&r->cv, &r->mu);
+    ptrdiff_t k = r->slot_len[next];
+    pthread_mutex_unlock(&r->mu);
+    r->held = next;
+    r->buf = r->slot[next];
+    return k;
 }
 
 /* Refills buf. 1 with data, 0 at end of input, -1 on error. */
@@ -139,8 +204,11 @@ static int fill(sq_line_reader *r, sq_error *err) {
     ptrdiff_t k;
     r->pos = r->end = 0;
     switch (r->comp) {
-    case SQ_COMPRESSION_GZIP: k = fill_gzip(r, err); break;
-    case SQ_COMPRESSION_ZSTD: k = fill_zstd(r, err); break;
+    case SQ_COMPRESSION_GZIP:
+    case SQ_COMPRESSION_ZSTD:
+        k = r->decoder_started ? take_slot(r) : decode(r, r->buf);
+        if (k < 0) return fail(r, err, r->d_status, r->d_what);
+        break;
     default: {
         size_t want = SQ_LR_BUFSZ;
         if (r->limit - r->bytes_in < want) want = (size_t)(r->limit - r->bytes_in);
@@ -154,6 +222,32 @@ static int fill(sq_line_reader *r, sq_error *err) {
     if (k < 0) return -1;
     r->end = (size_t)k;
     return k > 0;
+}
+
+/* Decompression in its own thread when one can be had (else fill() decodes in place). */
+static void start_decoder(sq_line_reader *r) {
+    r->held = -1;
+    for (int i = 0; i < SQ_LR_RING; i++) r->slot_len[i] = SLOT_EMPTY;
+    r->slot[0] = r->buf;
+    for (int i = 1; i < SQ_LR_RING; i++)
+        if (!(r->slot[i] = malloc(SQ_LR_BUFSZ))) goto no_thread;
+    if (pthread_mutex_init(&r->mu, NULL) != 0) goto no_thread;
+    if (pthread_cond_init(&r->cv, NULL) != 0) {
+        pthread_mutex_destroy(&r->mu);
+        goto no_thread;
+    }
+    if (pthread_create(&r->decoder, NULL, decoder_main, r) != 0) {
+        pthread_cond_destroy(&r->cv);
+        pthread_mutex_destroy(&r->mu);
+        goto no_thread;
+    }
+    r->decoder_started = 1;
+    return;
+no_thread:
+    for (int i = 1; i < SQ_LR_RING; i++) {
+        free(r->slot[i]);
+        r->slot[i] = NULL;
+    }
 }
 
 sq_status sq_line_reader_open(sq_line_reader **out, const char *path, size_t max_line,
@@ -245,6 +339,9 @@ sq_status sq_line_reader_open(sq_line_reader **out, const char *path, size_t max
             }
             r->zret = 1; /* inside a frame until the decoder says otherwise */
         }
+        atomic_store(&r->raw_bytes, got);
+        /* not for pipes: closing early must not wait on a read that may never return */
+        if (r->file_size > 0) start_decoder(r);
     }
     *out = r;
     return SQ_OK;
@@ -394,11 +491,26 @@ sq_status sq_line_reader_open_at(sq_line_reader **out, const char *path, size_t 
 }
 
 sq_compression sq_line_reader_compression(const sq_line_reader *r) { return r->comp; }
-uint64_t sq_line_reader_bytes_in(const sq_line_reader *r) { return r->bytes_in; }
+uint64_t sq_line_reader_bytes_in(const sq_line_reader *r) {
+    if (r->comp != SQ_COMPRESSION_NONE)
+        return atomic_load_explicit(&((sq_line_reader *)r)->raw_bytes, memory_order_relaxed);
+    return r->bytes_in;
+}
 uint64_t sq_line_reader_file_size(const sq_line_reader *r) { return r->file_size; }
 
 void sq_line_reader_close(sq_line_reader *r) {
     if (!r) return;
+    if (r->decoder_started) {
+        pthread_mutex_lock(&r->mu);
+        r->stop = 1;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        pthread_join(r->decoder, NULL);
+        pthread_cond_destroy(&r->cv);
+        pthread_mutex_destroy(&r->mu);
+        for (int i = 0; i < SQ_LR_RING; i++) free(r->slot[i]);
+        r->buf = NULL;
+    }
     if (r->own_fd && r->fd >= 0) close(r->fd);
     if (r->zs_init) inflateEnd(&r->zs);
     ZSTD_freeDStream(r->zd);
