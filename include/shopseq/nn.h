@@ -120,6 +120,11 @@ void sq_nn_dropout_forward(float *out, const float *in, size_t n, float p, uint6
 void sq_nn_dropout_backward(float *din, const float *dout, size_t n, float p, uint64_t seed);
 /* x (N, C) *= row_mask?  (helpers) */
 void sq_nn_add(float *y, const float *x, size_t n); /* y += x */
+/* Packed sequences' last rows: out (n_seq, C) = x at each sequence's last row (zeros for an
+ * empty sequence), and its adjoint, dx = 0 except dx[last row of s] = dout[s]. The
+ * representation every model scores with and hands to task heads. */
+void sq_nn_gather_last(float *out, const float *x, const int *seq_off, int n_seq, int C);
+void sq_nn_scatter_last(float *dx, const float *dout, const int *seq_off, int n_seq, int C);
 
 /* ---- multi-head self-attention core (attention.c) ----
  * q, k, v (N, C) already projected (C = H * hd); out (N, C) = softmax(q k^T / sqrt(hd)) v

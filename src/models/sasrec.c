@@ -326,24 +326,13 @@ static void backward(sq_model *mm, const sq_batch *b) {
 /* rep (n_seq, C) = h at the last row of each sequence (zeros for an empty one) */
 static void encode_op(sq_model *mm, const sq_batch *b, int train, float *rep) {
     sasrec *m = (sasrec *)mm;
-    const int C = m->base.cfg.dim;
     encode(m, b, train);
-    for (int s = 0; s < b->n_seq; s++) {
-        int last = b->seq_off[s + 1] - 1;
-        if (last < b->seq_off[s]) memset(rep + (size_t)s * C, 0, C * sizeof(float));
-        else memcpy(rep + (size_t)s * C, m->h + (size_t)last * C, C * sizeof(float));
-    }
+    sq_nn_gather_last(rep, m->h, b->seq_off, b->n_seq, m->base.cfg.dim);
 }
 
 static void encode_backward(sq_model *mm, const sq_batch *b, const float *drep) {
     sasrec *m = (sasrec *)mm;
-    const int C = m->base.cfg.dim;
-    memset(m->dh, 0, (size_t)b->seq_off[b->n_seq] * C * sizeof(float));
-    for (int s = 0; s < b->n_seq; s++) {
-        int last = b->seq_off[s + 1] - 1;
-        if (last >= b->seq_off[s])
-            memcpy(m->dh + (size_t)last * C, drep + (size_t)s * C, C * sizeof(float));
-    }
+    sq_nn_scatter_last(m->dh, drep, b->seq_off, b->n_seq, m->base.cfg.dim);
     backward_from_dh(m, b);
 }
 

@@ -138,3 +138,20 @@ void sq_nn_adamw_step(sq_nn_params *p, const sq_nn_adamw *o) {
         w[i] -= lr * (mh / (sqrtf(vh) + eps) + wd * w[i]);
     }
 }
+
+void sq_nn_gather_last(float *out, const float *x, const int *seq_off, int n_seq, int C) {
+    for (int s = 0; s < n_seq; s++) {
+        const int last = seq_off[s + 1] - 1;
+        if (last < seq_off[s]) memset(out + (size_t)s * C, 0, (size_t)C * sizeof(float));
+        else memcpy(out + (size_t)s * C, x + (size_t)last * C, (size_t)C * sizeof(float));
+    }
+}
+
+void sq_nn_scatter_last(float *dx, const float *dout, const int *seq_off, int n_seq, int C) {
+    memset(dx, 0, (size_t)seq_off[n_seq] * C * sizeof(float));
+    for (int s = 0; s < n_seq; s++) {
+        const int last = seq_off[s + 1] - 1;
+        if (last >= seq_off[s])
+            memcpy(dx + (size_t)last * C, dout + (size_t)s * C, (size_t)C * sizeof(float));
+    }
+}
