@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/csvout.h"
 #include "core/fileio.h"
 #include "internal.h"
 #include "shopseq/report.h"
@@ -216,22 +217,6 @@ json_t *sq_analysis_to_json(const sq_analysis *a, const sq_dataset *ds) {
     return root;
 }
 
-static void csv_field(FILE *fp, const char *s, size_t n) {
-    int quote = 0;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r') quote = 1;
-    if (!quote) {
-        fwrite(s, 1, n, fp);
-        return;
-    }
-    fputc('"', fp);
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"') fputc('"', fp);
-        fputc(s[i], fp);
-    }
-    fputc('"', fp);
-}
-
 sq_status sq_analysis_write_rfm_csv(const sq_analysis *a, const sq_dataset *ds, const char *path,
                                     sq_error *err) {
     sq_atomic_file f = {0};
@@ -244,7 +229,7 @@ sq_status sq_analysis_write_rfm_csv(const sq_analysis *a, const sq_dataset *ds, 
         if (isnan(r->recency_days)) continue;
         size_t len;
         const char *id = sq_dict_get(&ds->users, u, &len);
-        csv_field(f.fp, id, len);
+        sq_csv_write_field(f.fp, id, len);
         fprintf(f.fp, ",%.3f,%u,%.2f,%u,%u,%u,%s\n", r->recency_days, r->frequency, r->monetary,
                 r->r, r->f, r->m, sq_segment_name(r->segment));
     }

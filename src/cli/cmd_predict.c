@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/csvout.h"
 #include "../core/fileio.h"
 #include "../data/timeparse.h"
 #include "cli.h"
@@ -95,21 +96,6 @@ static int64_t parse_duration(const char *s) {
     return (int64_t)llround(v * (double)unit);
 }
 
-static void csv_field(FILE *fp, const char *s, size_t n) {
-    int quote = 0;
-    for (size_t i = 0; i < n; i++) quote |= s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
-    if (!quote) {
-        fwrite(s, 1, n, fp);
-        return;
-    }
-    fputc('"', fp);
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"') fputc('"', fp);
-        fputc(s[i], fp);
-    }
-    fputc('"', fp);
-}
-
 static void print_binary_row(const char *label, const sq_pred_binary_metrics *m) {
     printf("  %-34s %7.4f %7.4f %8.4f %7.4f %7.4f %7.4f %7.4f %7.4f\n", label, m->auc, m->ap,
            m->logloss, m->accuracy, m->precision, m->recall, m->f1, m->threshold);
@@ -158,10 +144,10 @@ static sq_status write_scores(FILE *fp, const sq_dataset *ds, const sq_pred_exam
                     fprintf(fp, ",\"p_%s\":%.6g", sq_behavior_name(ex->class_behavior[c]), (double)r[c]);
             fputs("}\n", fp);
         } else {
-            csv_field(fp, us, ul);
+            sq_csv_write_field(fp, us, ul);
             if (is) {
                 fputc(',', fp);
-                csv_field(fp, is, il);
+                sq_csv_write_field(fp, is, il);
             }
             for (int c = 0; c < k; c++) fprintf(fp, ",%.6g", (double)r[c]);
             fputc('\n', fp);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/csvout.h"
 #include "cli.h"
 #include "shopseq/dataset.h"
 #include "shopseq/train.h"
@@ -28,21 +29,6 @@ static const char usage_text[] =
     "  shopseq recommend beauty.safetensors --data beauty.sqd --all-users --k 10 --format csv\n";
 
 enum { O_DATA = 256, O_USER, O_ALL, O_K, O_FORMAT, O_NOMASK, O_THREADS };
-
-static void csv_field(const char *s, size_t n) {
-    int quote = 0;
-    for (size_t i = 0; i < n; i++) quote |= s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r';
-    if (!quote) {
-        fwrite(s, 1, n, stdout);
-        return;
-    }
-    putchar('"');
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"') putchar('"');
-        putchar(s[i]);
-    }
-    putchar('"');
-}
 
 int sq_cmd_recommend(int argc, char **argv) {
     static const struct option opts[] = {
@@ -122,9 +108,9 @@ int sq_cmd_recommend(int argc, char **argv) {
                 size_t il;
                 const char *is = sq_dict_get(&ds.items, items[(size_t)i * k + r], &il);
                 if (csv) {
-                    csv_field(us, ul);
+                    sq_csv_write_field(stdout, us, ul);
                     printf(",%llu,", (unsigned long long)r + 1);
-                    csv_field(is, il);
+                    sq_csv_write_field(stdout, is, il);
                     printf(",%.6g\n", (double)scores[(size_t)i * k + r]);
                 } else {
                     printf("  %3llu  %-24.*s %10.4f\n", (unsigned long long)r + 1, (int)il, is,

@@ -51,24 +51,7 @@ int sq__columns_reserve(sq_event_columns *ev, uint64_t cap) {
 
 static int grow_columns(sq_event_columns *ev) {
     if (ev->fixed) return -1; /* a part of a parallel parse: its room was reserved */
-    uint64_t cap = ev->cap ? ev->cap * 2 : (1u << 16);
-#define GROW(field)                                                  \
-    do {                                                             \
-        void *p = realloc(ev->field, cap * sizeof *ev->field);       \
-        if (!p) return -1;                                           \
-        ev->field = p;                                               \
-    } while (0)
-    GROW(user);
-    GROW(item);
-    GROW(category);
-    GROW(session_key);
-    GROW(row_hash);
-    GROW(behavior);
-    GROW(time_ms);
-    GROW(price);
-#undef GROW
-    ev->cap = cap;
-    return 0;
+    return sq__columns_reserve(ev, ev->cap ? ev->cap * 2 : (1u << 16));
 }
 
 static sq_status parse_behavior_map(sq_ingest_state *s, sq_error *err) {
