@@ -115,6 +115,10 @@ def main():
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--warmup-batches", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--loss", choices=["bce", "ce"], default="bce",
+                    help="ce: full softmax over the catalogue at the real positions only")
+    ap.add_argument("--max-batches", type=int, default=0,
+                    help="time only this many batches of the epoch and extrapolate (0 = all)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -140,10 +144,13 @@ def main():
         real = ~pad
         hr = h[real]
         E = model.item_emb.weight
-        pl = (hr * E[tgt[real]]).sum(-1)
-        nl = (hr * E[neg[real]]).sum(-1)
-        loss = (F.binary_cross_entropy_with_logits(pl, torch.ones_like(pl))
-                + F.binary_cross_entropy_with_logits(nl, torch.zeros_like(nl)))
+        if a.loss == "ce":
+            loss = F.cross_entropy(hr @ E.T, tgt[real])
+        else:
+            pl = (hr * E[tgt[real]]).sum(-1)
+            nl = (hr * E[neg[real]]).sum(-1)
+            loss = (F.binary_cross_entropy_with_logits(pl, torch.ones_like(pl))
+                    + F.binary_cross_entropy_with_logits(nl, torch.zeros_like(nl)))
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -159,14 +166,18 @@ def main():
         order = rng.permutation(n)
         te = time.perf_counter()
         ls, rows, nb = 0.0, 0, 0
+        n_batches = (n + a.batch - 1) // a.batch
         for i0 in range(0, n, a.batch):
+            if a.max_batches and nb == a.max_batches:
+                break
             l, r = step(order[i0:i0 + a.batch])
             ls += l
             rows += r
             nb += 1
-        dt = time.perf_counter() - te
+        dt = (time.perf_counter() - te) * n_batches / nb  # the whole epoch (extrapolated if cut)
         times.append(dt)
-        print(f"torch_epoch_seconds {dt:.2f} loss {ls / nb:.4f} rows {rows} ev/s {rows / dt:.0f}", flush=True)
+        print(f"torch_epoch_seconds {dt:.2f} loss {ls / nb:.4f} rows {rows} ev/s {rows * n_batches / nb / dt:.0f}"
+              + (f" (timed {nb} of {n_batches} batches)" if nb < n_batches else ""), flush=True)
     print(json.dumps({"peer": "torch", "torch": torch.__version__, "threads": torch.get_num_threads(),
                       "users": n, "items": n_items, "load_s": round(t_load, 2),
                       "warmup_batches": a.warmup_batches, "warmup_s": round(t_warm, 2),
