@@ -41,12 +41,18 @@ double sq_nn_ce_full(float *dh, float *dtable, const float *h, const float *tabl
                 float *l = lg + (size_t)r * V;
                 float mx = -INFINITY;
                 for (int v = 0; v < V; v++) mx = l[v] > mx ? l[v] : mx;
+                /* one exp per logit (it dominates the epoch with a big catalogue): the
+                 * exponentials stay in place and are scaled into the gradient */
+                const float lt = l[target[c0 + r]];
                 double sum = 0.0;
-                for (int v = 0; v < V; v++) sum += expf(l[v] - mx);
-                const float lse = mx + (float)log(sum);
-                rowloss[r] = lse - l[target[c0 + r]];
+                for (int v = 0; v < V; v++) {
+                    l[v] = expf(l[v] - mx);
+                    sum += l[v];
+                }
+                rowloss[r] = mx + (float)log(sum) - lt;
                 if (dh) {
-                    for (int v = 0; v < V; v++) l[v] = expf(l[v] - lse) * g;
+                    const float k = (float)((double)g / sum);
+                    for (int v = 0; v < V; v++) l[v] *= k;
                     l[target[c0 + r]] -= g;
                 }
             }
