@@ -26,6 +26,18 @@ static scored *sorted_desc(const float *p, size_t n) {
     return s;
 }
 
+/* Counts the run of equal scores starting at a (one threshold step) into tp/fp; returns
+ * where the next run starts. Every threshold sweep steps by whole runs so ties never split. */
+static size_t take_ties(const scored *s, const int32_t *y, size_t a, size_t n, uint64_t *tp,
+                        uint64_t *fp) {
+    size_t b = a;
+    while (b < n && s[b].p == s[a].p) {
+        if (y[s[b].i] == 1) (*tp)++;
+        else (*fp)++;
+        b++;
+    }
+    return b;
+}
 double sq_pred_auc(const float *p, const int32_t *y, size_t n) {
     uint64_t npos = 0;
     for (size_t i = 0; i < n; i++) npos += y[i] == 1;
@@ -59,12 +71,7 @@ double sq_pred_average_precision(const float *p, const int32_t *y, size_t n) {
     double ap = 0, prev_recall = 0;
     uint64_t tp = 0, fp = 0;
     for (size_t a = 0; a < n;) {
-        size_t b = a;
-        while (b < n && s[b].p == s[a].p) {
-            if (y[s[b].i] == 1) tp++;
-            else fp++;
-            b++;
-        }
+        const size_t b = take_ties(s, y, a, n, &tp, &fp);
         double recall = (double)tp / (double)npos;
         ap += (recall - prev_recall) * (double)tp / (double)(tp + fp);
         prev_recall = recall;
@@ -95,12 +102,7 @@ double sq_pred_best_f1_threshold(const float *p, const int32_t *y, size_t n) {
     double best = -1, thr = 0.5;
     uint64_t tp = 0, fp = 0;
     for (size_t a = 0; a < n;) {
-        size_t b = a;
-        while (b < n && s[b].p == s[a].p) {
-            if (y[s[b].i] == 1) tp++;
-            else fp++;
-            b++;
-        }
+        const size_t b = take_ties(s, y, a, n, &tp, &fp);
         double f1 = 2.0 * (double)tp / (double)(tp + fp + npos);
         if (f1 > best) { /* strict: among equal F1, the highest threshold */
             best = f1;
@@ -131,12 +133,7 @@ int sq_pred_roc_curve(const float *p, const int32_t *y, size_t n, int max_points
     m++;
     uint64_t tp = 0, fp = 0;
     for (size_t a = 0; a < n;) {
-        size_t b = a;
-        while (b < n && s[b].p == s[a].p) {
-            if (y[s[b].i] == 1) tp++;
-            else fp++;
-            b++;
-        }
+        const size_t b = take_ties(s, y, a, n, &tp, &fp);
         fx[m] = (double)fp / (double)nneg;
         tx[m] = (double)tp / (double)npos;
         m++;
