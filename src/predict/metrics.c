@@ -38,6 +38,7 @@ static size_t take_ties(const scored *s, const int32_t *y, size_t a, size_t n, u
     }
     return b;
 }
+
 double sq_pred_auc(const float *p, const int32_t *y, size_t n) {
     uint64_t npos = 0;
     for (size_t i = 0; i < n; i++) npos += y[i] == 1;
