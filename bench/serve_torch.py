@@ -17,7 +17,6 @@ caller can check that both sides answer the same request with the same items."""
 import argparse
 import json
 import os
-import struct
 import sys
 import time
 
@@ -27,35 +26,15 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "reference"))
 from sasrec_twin import SASRecTwin, st_read  # noqa: E402  (the twin's modules and reader)
 
-SEC_USER_OFFSETS, SEC_ITEM, SEC_BEHAVIOR = 1, 2, 3
-SEC_USER_DICT_OFFSETS, SEC_USER_DICT_BYTES = 9, 10
-SEC_ITEM_DICT_OFFSETS, SEC_ITEM_DICT_BYTES = 12, 13
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from sqd_py import SEC_BEHAVIOR, SEC_ITEM, SEC_USER_OFFSETS, Sqd  # noqa: E402
 
 
 def read_sqd(path):
     """users (original ids), user offsets, items, behaviours, item ids (docs/sqd-format.md)"""
-    with open(path, "rb") as f:
-        buf = f.read()
-    if buf[:8] != b"SQD1\r\n\x1a\n":
-        sys.exit("%s: not a .sqd file" % path)
-    (n_sections,) = struct.unpack_from("<I", buf, 80)
-    sec = {}
-    for i in range(n_sections):
-        sid, _, off, size, _ = struct.unpack_from("<IIQQQ", buf, 88 + 32 * i)
-        sec[sid] = (off, size)
-
-    def arr(sid, dtype):
-        off, size = sec[sid]
-        return np.frombuffer(buf, dtype=dtype, count=size // np.dtype(dtype).itemsize, offset=off)
-
-    def strings(off_id, bytes_id):
-        offs = arr(off_id, "<u8")
-        off, _ = sec[bytes_id]
-        return [buf[off + int(a):off + int(b)].decode() for a, b in zip(offs[:-1], offs[1:])]
-
-    return (strings(SEC_USER_DICT_OFFSETS, SEC_USER_DICT_BYTES), arr(SEC_USER_OFFSETS, "<u8"),
-            arr(SEC_ITEM, "<u4"), arr(SEC_BEHAVIOR, "u1"),
-            strings(SEC_ITEM_DICT_OFFSETS, SEC_ITEM_DICT_BYTES))
+    f = Sqd(path)
+    return (f.users(), f.arr(SEC_USER_OFFSETS, "<u8"), f.arr(SEC_ITEM, "<u4"),
+            f.arr(SEC_BEHAVIOR, "u1"), f.items())
 
 
 def main():
