@@ -85,3 +85,25 @@ printf "shopseq  %8.2f s/epoch  peak RSS %6s MB  %6.1f GFLOP/s useful (%s GFLOP/
     "$SQ_S" "$SQ_RSS" "$(echo "$USEFUL / $SQ_S" | bc -l)" "$USEFUL"
 printf "torch    %8.2f s/epoch  peak RSS %6s MB\n" "$PT_S" "$PT_RSS"
 printf "speed-up %8.2fx (torch s/epoch / shopseq s/epoch)\n" "$(echo "$PT_S / $SQ_S" | bc -l)"
+
+# Full softmax over a big catalogue (Beauty_bert4rec, 54,542 items): BEAUTY_CE=1 adds it.
+# The twin times TORCH_CE_BATCHES batches of its epoch and extrapolates (a whole epoch of
+# (rows x 54,542) logits takes minutes in PyTorch on 2 threads).
+if [ "${BEAUTY_CE:-0}" = 1 ]; then
+    BEAUTY_ZST=/work/shared/data/sasrec_format/Beauty_bert4rec.txt.zst
+    zstd -dcf "$BEAUTY_ZST" > "$OUT/beauty.txt"
+    "$SQ" ingest "$BEAUTY_ZST" --preset sasrec --out "$OUT/beauty.sqd" > /dev/null
+    CE="--maxlen 50 --dim 64 --blocks 2 --heads 1 --dropout 0.1 --batch 128 --lr 1e-3"
+    echo "== shopseq, Beauty, full-softmax CE ($THREADS threads) =="
+    OMP_NUM_THREADS=$THREADS "$SQ" train "$OUT/beauty.sqd" --model sasrec $CE --loss ce \
+        --epochs 1 --eval-every 0 --threads "$THREADS" --out "$OUT/beauty.safetensors" 2>&1 \
+        | tr '\r' '\n' | grep -E '^epoch [0-9]+/[0-9]+ loss' | tee "$OUT/shopseq_ce.log"
+    SQ_CE=$(awk '{print $5}' "$OUT/shopseq_ce.log" | tail -1)
+    echo "== torch, Beauty, full-softmax CE ($THREADS threads) =="
+    OMP_NUM_THREADS=$THREADS $PY bench/peers/sasrec_torch_train.py "$OUT/beauty.txt" --loss ce \
+        $CE --threads "$THREADS" --max-batches "${TORCH_CE_BATCHES:-40}" 2>&1 | tee "$OUT/torch_ce.log"
+    PT_CE=$(awk '/^torch_epoch_seconds/ {print $2}' "$OUT/torch_ce.log" | tail -1)
+    echo "== result (Beauty_bert4rec, full-softmax CE, $THREADS threads) =="
+    printf "shopseq  %8.2f s/epoch\ntorch    %8.2f s/epoch (extrapolated)\nspeed-up %8.2fx\n" \
+        "$SQ_CE" "$PT_CE" "$(echo "$PT_CE / $SQ_CE" | bc -l)"
+fi
