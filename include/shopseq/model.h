@@ -42,6 +42,8 @@ typedef struct sq_model_config {
     int window;        /* itemknn: co-occurrence window; caser: L, the last L items */
     int filters_h;     /* caser: horizontal filters per height */
     int filters_v;     /* caser: vertical filters */
+    float init_std;    /* sasrec: 0 = xavier normal (the paper); > 0 = N(0, init_std) for every
+                          matrix, as RecBole and the published full-CE runs initialise */
 } sq_model_config;
 
 void sq_model_config_default(sq_model_config *c); /* the SASRec paper's settings */

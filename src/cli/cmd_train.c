@@ -26,6 +26,8 @@ static const char usage_text[] =
     "  --maxlen N          longest input sequence (200)\n"
     "  --dropout P         dropout rate (0.2)\n"
     "  --behavior          add a behaviour-type embedding per event (off = the paper)\n"
+    "  --init-std X        sasrec: initialise every matrix from N(0, X) instead of the\n"
+    "                      paper's xavier normal (0 = xavier; 0.02 = RecBole's choice)\n"
     "  --loss KIND         bce (one sampled negative, the paper), ce (full softmax),\n"
     "                      sampled (sampled softmax with --negatives) (bce)\n"
     "                      shared (bert4rec, gru4rec, lstm, caser: softmax over the batch's\n"
@@ -52,7 +54,7 @@ static const char usage_text[] =
 
 enum {
     O_MODEL = 256, O_DIM, O_BLOCKS, O_HEADS, O_MAXLEN, O_DROPOUT, O_BEHAVIOR, O_LOSS, O_NEG,
-    O_LR, O_WD, O_BATCH, O_EPOCHS, O_EVAL_EVERY, O_PATIENCE, O_EVAL_USERS, O_MAXSEC, O_SEED,
+    O_LR, O_WD, O_INIT_STD, O_BATCH, O_EPOCHS, O_EVAL_EVERY, O_PATIENCE, O_EVAL_USERS, O_MAXSEC, O_SEED,
     O_THREADS, O_RESUME, O_OUT, O_QUIET
 };
 
@@ -71,7 +73,8 @@ int sq_cmd_train(int argc, char **argv) {
         {"maxlen", required_argument, 0, O_MAXLEN}, {"dropout", required_argument, 0, O_DROPOUT},
         {"behavior", no_argument, 0, O_BEHAVIOR}, {"loss", required_argument, 0, O_LOSS},
         {"negatives", required_argument, 0, O_NEG}, {"lr", required_argument, 0, O_LR},
-        {"weight-decay", required_argument, 0, O_WD}, {"batch", required_argument, 0, O_BATCH},
+        {"weight-decay", required_argument, 0, O_WD},
+        {"init-std", required_argument, 0, O_INIT_STD}, {"batch", required_argument, 0, O_BATCH},
         {"epochs", required_argument, 0, O_EPOCHS},
         {"eval-every", required_argument, 0, O_EVAL_EVERY},
         {"patience", required_argument, 0, O_PATIENCE},
@@ -128,6 +131,10 @@ int sq_cmd_train(int argc, char **argv) {
         case O_DROPOUT:
             if (num("--dropout", optarg, 0, 0.99, &x)) return SQ_EXIT_USAGE;
             cfg.dropout = (float)x;
+            break;
+        case O_INIT_STD:
+            if (num("--init-std", optarg, 0, 1, &x)) return SQ_EXIT_USAGE;
+            cfg.init_std = (float)x;
             break;
         case O_LR:
             if (num("--lr", optarg, 0, 10, &x)) return SQ_EXIT_USAGE;

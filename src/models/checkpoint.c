@@ -67,6 +67,7 @@ sq_status sq_model_save(const sq_model *m, const char *path, const char *const *
     KV("window", "%d", c->window);
     KV("filters_h", "%d", c->filters_h);
     KV("filters_v", "%d", c->filters_v);
+    KV("init_std", "%.9g", (double)c->init_std);
     if (with_optimizer) KV("optim_step", "%" PRId64, p->step);
 #undef KV
     if (meta)
@@ -129,6 +130,7 @@ sq_status sq_model_load(sq_model **out, const char *path, sq_error *err) {
     if (meta_num(&f, "window", &x[11]) == 0) c.window = (int)x[11];
     if (meta_num(&f, "filters_h", &x[11]) == 0) c.filters_h = (int)x[11];
     if (meta_num(&f, "filters_v", &x[11]) == 0) c.filters_v = (int)x[11];
+    if (meta_num(&f, "init_std", &x[11]) == 0) c.init_std = (float)x[11];
     const char *ls = sq_st_meta(&f, "loss");
     c.loss = ls && sq_loss_from_name(ls) >= 0 ? (sq_loss_kind)sq_loss_from_name(ls) : SQ_LOSS_BCE;
     sq_model *m;
