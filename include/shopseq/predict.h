@@ -198,6 +198,8 @@ sq_status sq_logreg_fit(sq_logreg *m, const float *x, const int32_t *y, const do
 /* probs (n, k) (k == 1: P(y = 1)). */
 void sq_logreg_predict(const sq_logreg *m, const float *x, size_t n, float *probs);
 void sq_logreg_free(sq_logreg *m);
+/* The fitted regression of a logistic scorer; NULL for another scorer or before fit. */
+const sq_logreg *sq_pred_logistic_model(const sq_pred_scorer *s);
 
 /* ---- metrics (metrics.c) ---- */
 enum { SQ_PRED_CALIB_BINS = 10 };

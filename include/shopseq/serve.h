@@ -99,6 +99,14 @@ typedef struct sq_engine sq_engine;
 /* Loads the checkpoint and the dataset it was trained on (item dictionary checked). */
 sq_status sq_engine_load(sq_engine **e, const char *model_path, const char *data_path,
                          sq_error *err);
+/* Loads a task head saved by `shopseq predict --save-model` and attaches it to e (which owns
+ * it from then on; it goes with e on reload). Refused when it was trained on another
+ * dataset, or when e already has a head for its task. */
+sq_status sq_engine_add_predict(sq_engine *e, const char *path, sq_error *err);
+/* The head of a task (sq_pred_task), or NULL when none is loaded. */
+const struct sq_pred_model *sq_engine_predict_model(const sq_engine *e, int task);
+/* The dataset the engine serves (training histories). */
+const struct sq_dataset *sq_engine_dataset(const sq_engine *e);
 /* OpenMP threads that score a batch (default: omp_get_max_threads() of the loading thread). */
 void sq_engine_set_threads(sq_engine *e, int threads);
 void sq_engine_ref(sq_engine *e);
@@ -172,6 +180,8 @@ typedef struct sq_serve_config {
     int history_cap;        /* events kept per user */
     sq_serve_limits limits;
     const char *port_file;  /* if set, the bound port is written there once listening */
+    const char *predict_paths[8]; /* task heads (shopseq predict --save-model), one per task */
+    int n_predict;
 } sq_serve_config;
 
 void sq_serve_config_default(sq_serve_config *c);

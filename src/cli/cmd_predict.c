@@ -13,6 +13,7 @@
 #include "shopseq/behavior.h"
 #include "shopseq/dataset.h"
 #include "shopseq/predict.h"
+#include "shopseq/predict_model.h"
 #include "shopseq/predict_report.h"
 
 static const char usage_text[] =
@@ -48,6 +49,9 @@ static const char usage_text[] =
     "  --evaluate          measure instead of writing scores\n"
     "  --format F          csv (default) or json (JSON Lines) for the scores\n"
     "  --out FILE          scores to FILE (written atomically) instead of stdout\n"
+    "  --save-model FILE   also save the fitted logistic scorer (features, standardisation,\n"
+    "                      weights, threshold) for shopseq serve --predict-model (purchase,\n"
+    "                      churn, next-behavior; written atomically)\n"
     "  --json              --evaluate: one JSON object on stdout; scores: a summary on stdout\n"
     "                      (needs --out)\n"
     "  --model CKPT        also score with a pre-trained sequence encoder + MLP head (the\n"
@@ -68,12 +72,13 @@ static const char usage_text[] =
     "examples:\n"
     "  shopseq predict shop.sqd --task purchase --horizon 7d --evaluate\n"
     "  shopseq predict shop.sqd --task churn --out churn.csv\n"
+    "  shopseq predict shop.sqd --task purchase --out p.csv --save-model purchase.safetensors\n"
     "  shopseq predict tb.sqd --task next-behavior --horizon 1d --evaluate --json\n";
 
 enum {
     O_TASK = 256, O_HORIZON, O_CUT, O_CATEGORY, O_ACTIVE, O_LOOKBACK, O_NEG, O_CW, O_L2,
     O_VSHARE, O_EVAL, O_FORMAT, O_OUT, O_JSON, O_MODEL, O_FINETUNE, O_SCRATCH, O_EPOCHS,
-    O_LR, O_HIDDEN, O_SEED, O_THREADS, O_TRAIN_CUTS, O_PRETRAIN, O_NO_FEATURES
+    O_LR, O_HIDDEN, O_SEED, O_THREADS, O_TRAIN_CUTS, O_PRETRAIN, O_NO_FEATURES, O_SAVE_MODEL
 };
 
 /* "24h", "3d", "90m", "1w", "3600s", "3600": a positive duration in ms; 0 if malformed. */
@@ -171,6 +176,7 @@ int sq_cmd_predict(int argc, char **argv) {
         {"train-cuts", required_argument, 0, O_TRAIN_CUTS}, {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
         {"pretrain", required_argument, 0, O_PRETRAIN},
         {"no-features", no_argument, 0, O_NO_FEATURES},
+        {"save-model", required_argument, 0, O_SAVE_MODEL},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *cmd = "predict";
     sq_pred_config cfg;
@@ -178,7 +184,8 @@ int sq_cmd_predict(int argc, char **argv) {
     cfg.horizon_ms = 0; /* chosen from the data unless given */
     sq_pred_scorer_opts so;
     sq_pred_scorer_opts_default(&so);
-    const char *cut_s = NULL, *category = NULL, *out = NULL, *model = NULL, *scratch = NULL;
+    const char *cut_s = NULL, *category = NULL, *out = NULL, *model = NULL, *scratch = NULL,
+               *save_model = NULL;
     int task = -1, evaluate = 0, json = 0, fmt_json = 0, ft_modes = 1; /* 1 head, 2 all */
     double valid_share = 0.2, d;
     uint64_t u;
@@ -234,6 +241,7 @@ int sq_cmd_predict(int argc, char **argv) {
             fmt_json = !strcmp(optarg, "json");
             break;
         case O_OUT: out = optarg; break;
+        case O_SAVE_MODEL: save_model = optarg; break;
         case O_JSON: json = 1; break;
         case O_MODEL: model = optarg; break;
         case O_FINETUNE:
@@ -284,6 +292,12 @@ int sq_cmd_predict(int argc, char **argv) {
     if (task < 0) return sq_cli_usage(cmd, "--task is required");
     if (json && !evaluate && !out)
         return sq_cli_usage(cmd, "--json without --evaluate needs --out (the scores go there)");
+    if (save_model && task == SQ_PRED_ITEM)
+        return sq_cli_usage(cmd, "--save-model: the item task cannot be served (it scores "
+                            "candidate items); save purchase, churn or next-behavior");
+    if (save_model && (model || scratch))
+        return sq_cli_usage(cmd, "--save-model saves the logistic scorer; it does not combine "
+                            "with --model or --scratch");
     if (category && task != SQ_PRED_PURCHASE)
         return sq_cli_usage(cmd, "--category applies to --task purchase only");
     /* the neural scorers are asked for by name: a build without them says so, it never
@@ -399,6 +413,17 @@ int sq_cmd_predict(int argc, char **argv) {
         }
     }
 
+    if (save_model) { /* scorers[0] is the logistic baseline, fitted in both modes */
+        sq_pred_model pm;
+        st = sq_pred_model_from_run(&pm, &ds, &cfg, &pd, scorers[0], &results[0], end_ms,
+                                    category, &err);
+        if (st == SQ_OK) st = sq_pred_model_save(&pm, save_model, &err);
+        sq_pred_model_free(&pm);
+        if (st != SQ_OK) goto done;
+        if (!json) fprintf(stderr, "predict: %s scorer saved -> %s\n", sq_pred_task_name(task),
+                           save_model);
+    }
+
     sq_time_format_iso(pd.cut_ms, tbuf, sizeof tbuf);
     sq_time_format_iso(pd.train_cut_ms, tbuf2, sizeof tbuf2);
     if (!evaluate) {
@@ -426,6 +451,10 @@ int sq_cmd_predict(int argc, char **argv) {
             sq_cli_json_string(stdout, scorers[chosen]->label, strlen(scorers[chosen]->label));
             printf(", \"out\": ");
             sq_cli_json_string(stdout, out, strlen(out));
+            if (save_model) {
+                printf(", \"saved_model\": ");
+                sq_cli_json_string(stdout, save_model, strlen(save_model));
+            }
             printf("}\n");
         } else if (out) {
             fprintf(stderr, "predict: %zu rows of %s scores at %s (horizon %s) -> %s\n",

@@ -21,6 +21,9 @@ static const char usage_text[] =
     "  --data FILE          the dataset the model was trained on (required: item dictionary,\n"
     "                       training histories, popularity fallback)\n"
     "  --state DIR          directory of the event store (required; created if missing)\n"
+    "  --predict-model FILE a task head saved by shopseq predict --save-model (purchase,\n"
+    "                       churn or next-behavior; repeat for several tasks): POST\n"
+    "                       /v1/predict answers that task, which is 501 without one\n"
     "  --host ADDR          IPv4 address to listen on (127.0.0.1)\n"
     "  --port N             TCP port (8080; 0 = any free port, see --port-file)\n"
     "  --port-file FILE     write the bound port there once listening\n"
@@ -44,11 +47,15 @@ static const char usage_text[] =
     "      --port 8080 --token-file token\n"
     "  curl -H 'Authorization: Bearer s3cret' -d '{\"user\":\"u1\",\"item\":\"i9\",\"behavior\":\"view\"}' \\\n"
     "      localhost:8080/v1/events\n"
-    "  curl 'localhost:8080/v1/users/u1/recommendations?k=10'\n";
+    "  curl 'localhost:8080/v1/users/u1/recommendations?k=10'\n"
+    "  shopseq predict shop.sqd --task churn --out churn.csv --save-model churn.safetensors\n"
+    "  shopseq serve m.safetensors --data shop.sqd --state state --predict-model churn.safetensors\n"
+    "  curl -d '{\"user\":\"u1\",\"tasks\":[\"churn\"]}' localhost:8080/v1/predict\n";
 
 enum {
     O_DATA = 256, O_STATE, O_HOST, O_PORT, O_PORT_FILE, O_TOKEN_FILE, O_NO_AUTH, O_THREADS,
-    O_SCORE_THREADS, O_MAXCONN, O_TIMEOUT, O_MAXBODY, O_MAXBODYTOTAL, O_MAXEVENTS, O_HCAP, O_MAP
+    O_SCORE_THREADS, O_MAXCONN, O_TIMEOUT, O_MAXBODY, O_MAXBODYTOTAL, O_MAXEVENTS, O_HCAP, O_MAP,
+    O_PREDICT_MODEL
 };
 
 static char *read_token(const char *path, sq_error *err) {
@@ -82,6 +89,7 @@ int sq_cmd_serve(int argc, char **argv) {
         {"max-body-total", required_argument, 0, O_MAXBODYTOTAL},
         {"max-events", required_argument, 0, O_MAXEVENTS},
         {"history-cap", required_argument, 0, O_HCAP}, {"map-size", required_argument, 0, O_MAP},
+        {"predict-model", required_argument, 0, O_PREDICT_MODEL},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     sq_serve_config cfg;
     sq_serve_config_default(&cfg);
@@ -99,6 +107,11 @@ int sq_cmd_serve(int argc, char **argv) {
         case 'h': fputs(usage_text, stdout); return SQ_EXIT_OK;
         case O_DATA: cfg.data_path = optarg; break;
         case O_STATE: cfg.state_dir = optarg; break;
+        case O_PREDICT_MODEL:
+            if (cfg.n_predict == (int)(sizeof cfg.predict_paths / sizeof *cfg.predict_paths))
+                return sq_cli_usage("serve", "too many --predict-model (one per task)");
+            cfg.predict_paths[cfg.n_predict++] = optarg;
+            break;
         case O_HOST: cfg.host = optarg; break;
         case O_PORT: NUM("--port", 0, 65535); cfg.port = (int)v; break;
         case O_PORT_FILE: cfg.port_file = optarg; break;

@@ -144,6 +144,12 @@ static int in_events(const sq_dataset *ds, uint64_t b, uint64_t e, uint32_t item
     return 0;
 }
 
+int sq__pred_eligible(const sq_pred_config *cfg, int64_t last, int64_t cut_ms) {
+    if (cfg->task == SQ_PRED_CHURN) /* not active: cannot churn */
+        return last >= cut_ms - (cfg->active_ms > 0 ? cfg->active_ms : cfg->horizon_ms);
+    return !(cfg->lookback_ms > 0 && last < cut_ms - cfg->lookback_ms);
+}
+
 void sq_pred_examples_free(sq_pred_examples *ex) {
     if (!ex) return;
     free(ex->user);
@@ -193,7 +199,6 @@ sq_status sq_pred_build(const sq_dataset *ds, const sq_pred_config *cfg, int64_t
                                 "types in the data, it has %d", ex->n_classes);
     }
     int64_t h = cfg->horizon_ms;
-    int64_t active = cfg->active_ms > 0 ? cfg->active_ms : h;
     item_stats its = {0};
     if (cfg->task == SQ_PRED_ITEM &&
         item_stats_build(&its, ds, cut_ms, h, cfg->item_candidates) != 0) {
@@ -209,12 +214,7 @@ sq_status sq_pred_build(const sq_dataset *ds, const sq_pred_config *cfg, int64_t
         uint64_t b = sq_dataset_user_begin(ds, u), e = sq_dataset_user_end(ds, u);
         uint64_t p = sq__pred_lower_bound(ds, b, e, cut_ms);
         if (p == b) continue; /* no history before the cut */
-        int64_t last = ds->time_ms[p - 1];
-        if (cfg->task == SQ_PRED_CHURN) {
-            if (last < cut_ms - active) continue; /* not active: cannot churn */
-        } else if (cfg->lookback_ms > 0 && last < cut_ms - cfg->lookback_ms) {
-            continue;
-        }
+        if (!sq__pred_eligible(cfg, ds->time_ms[p - 1], cut_ms)) continue;
         uint64_t q = with_labels ? sq__pred_lower_bound(ds, p, e, cut_ms + h) : p;
         float *row;
         switch (cfg->task) {

@@ -78,6 +78,10 @@ void sq__pred_item_features(const sq_dataset *ds, const sq__pred_items *it, uint
 /* Appends src's rows to dst (same task and features); 0, or -1 without memory. */
 int sq__pred_append(sq_pred_examples *dst, const sq_pred_examples *src);
 
+/* 1 when a user whose latest event before cut_ms is at `last` is an example of cfg's task
+ * (churn: active; other tasks: within the lookback, if any). */
+int sq__pred_eligible(const sq_pred_config *cfg, int64_t last, int64_t cut_ms);
+
 /* First index in [b, e) whose time is >= t (events of one user are time-sorted). */
 uint64_t sq__pred_lower_bound(const sq_dataset *ds, uint64_t b, uint64_t e, int64_t t);
 

@@ -253,6 +253,12 @@ static sq_status lr_predict(sq_pred_scorer *sc, const sq_pred_examples *ex, floa
     return SQ_OK;
 }
 
+const sq_logreg *sq_pred_logistic_model(const sq_pred_scorer *sc) {
+    if (!sc || sc->ops != &sq_pred_logistic_ops) return NULL;
+    const logistic_scorer *s = (const logistic_scorer *)sc;
+    return s->m.w ? &s->m : NULL;
+}
+
 static void lr_destroy(sq_pred_scorer *sc) {
     logistic_scorer *s = (logistic_scorer *)sc;
     sq_logreg_free(&s->m);

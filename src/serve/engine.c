@@ -25,6 +25,7 @@
 #include "internal.h"
 #include "shopseq/dataset.h"
 #include "shopseq/model.h"
+#include "shopseq/predict_model.h"
 #include "shopseq/serve.h"
 #include "shopseq/train.h"
 
@@ -67,6 +68,7 @@ struct sq_engine {
     int *seq_off, *pos; /* (B+1), (B*maxlen) */
     uint32_t *items;
     uint8_t *beh;
+    sq_pred_model *pm[SQ_PRED_TASK_COUNT]; /* task heads (--predict-model), NULL if none */
 };
 
 static int cmp_pop(const void *a, const void *b, void *ctx) {
@@ -79,6 +81,10 @@ static int cmp_pop(const void *a, const void *b, void *ctx) {
 static void engine_free(sq_engine *e) {
     if (!e) return;
     sq_model_free(e->m);
+    for (int t = 0; t < SQ_PRED_TASK_COUNT; t++) {
+        sq_pred_model_free(e->pm[t]);
+        free(e->pm[t]);
+    }
     sq_dataset_close(&e->ds);
     free(e->path);
     free(e->scores);
@@ -201,6 +207,29 @@ sq_status sq_engine_load(sq_engine **out, const char *model_path, const char *da
     *out = e;
     return SQ_OK;
 }
+
+sq_status sq_engine_add_predict(sq_engine *e, const char *path, sq_error *err) {
+    sq_pred_model *m = calloc(1, sizeof *m);
+    if (!m) return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
+    sq_status st = sq_pred_model_load(m, path, err);
+    if (st == SQ_OK) st = sq_pred_model_check_data(m, &e->ds, err);
+    if (st == SQ_OK && e->pm[m->cfg.task])
+        st = sq_error_set(err, SQ_ERR_USAGE, "--predict-model: %s and %s are both for task %s",
+                          e->pm[m->cfg.task]->path, path, sq_pred_task_name(m->cfg.task));
+    if (st != SQ_OK) {
+        sq_pred_model_free(m);
+        free(m);
+        return st;
+    }
+    e->pm[m->cfg.task] = m;
+    return SQ_OK;
+}
+
+const sq_pred_model *sq_engine_predict_model(const sq_engine *e, int task) {
+    return task >= 0 && task < SQ_PRED_TASK_COUNT ? e->pm[task] : NULL;
+}
+
+const sq_dataset *sq_engine_dataset(const sq_engine *e) { return &e->ds; }
 
 void sq_engine_set_threads(sq_engine *e, int threads) { e->threads = threads > 0 ? threads : 1; }
 

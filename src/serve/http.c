@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "shopseq/predict_model.h"
 #include "shopseq/nn.h"
 
 void sq_serve_config_default(sq_serve_config *c) {
@@ -60,10 +61,22 @@ sq_engine *sq__server_engine(sq__server *s, uint64_t *generation) {
     return e;
 }
 
+/* The checkpoint, the dataset and the task heads, as configured. */
+static sq_status engine_open(const sq_serve_config *c, sq_engine **out, sq_error *err) {
+    sq_status st = sq_engine_load(out, c->model_path, c->data_path, err);
+    for (int i = 0; st == SQ_OK && i < c->n_predict; i++)
+        st = sq_engine_add_predict(*out, c->predict_paths[i], err);
+    if (st != SQ_OK) {
+        sq_engine_unref(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
 sq_status sq__server_reload(sq__server *s, sq_error *err) {
     pthread_mutex_lock(&s->reload_lock);
     sq_engine *e = NULL;
-    sq_status st = sq_engine_load(&e, s->cfg.model_path, s->cfg.data_path, err);
+    sq_status st = engine_open(&s->cfg, &e, err);
     if (st == SQ_OK) {
         sq_engine_set_threads(e, s->score_threads);
         pthread_mutex_lock(&s->eng_lock);
@@ -239,7 +252,7 @@ sq_status sq_serve_run(const sq_serve_config *cfg, sq_error *err) {
     pthread_mutex_init(&s->reload_lock, NULL);
     struct MHD_Daemon *d = NULL;
     s->score_threads = omp_get_max_threads(); /* after sq_nn_init (--score-threads) */
-    sq_status st = sq_engine_load(&s->eng, cfg->model_path, cfg->data_path, err);
+    sq_status st = engine_open(cfg, &s->eng, err);
     if (st == SQ_OK) sq_engine_set_threads(s->eng, s->score_threads);
     if (st == SQ_OK) st = sq_store_open(&s->store, cfg->state_dir, cfg->map_mb, cfg->history_cap, err);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->port)};
@@ -268,6 +281,13 @@ sq_status sq_serve_run(const sq_serve_config *cfg, sq_error *err) {
                         "state %s, %d threads, writes %s\n", info.model, info.n_items, info.dim, info.maxlen, info.scoring,
                 cfg->host, port, cfg->state_dir, cfg->threads,
                 cfg->token ? "need a bearer token" : "UNAUTHENTICATED");
+        for (int t = 0; t < SQ_PRED_TASK_COUNT; t++) {
+            const sq_pred_model *pm = sq_engine_predict_model(s->eng, t);
+            if (pm)
+                fprintf(stderr, "shopseq serve: task %s from %s (%s, horizon %lld h, threshold "
+                        "%.4f)\n", sq_pred_task_name(t), pm->path, pm->label,
+                        (long long)(pm->cfg.horizon_ms / 3600000), pm->threshold);
+        }
         if (cfg->port_file) {
             char tmp[4096], num[16];
             snprintf(tmp, sizeof tmp, "%s.tmp", cfg->port_file);

@@ -2,6 +2,7 @@
 #ifndef SQ_SERVE_INTERNAL_H
 #define SQ_SERVE_INTERNAL_H
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -116,6 +117,16 @@ int sq__route_match(const char *method, const char *url, const char **user, size
 void sq__handle(sq__server *s, const sq__request *rq, sq__response *resp);
 /* {"error":{"code":...,"message":...}} with that status. */
 void sq__error_response(sq__response *resp, int status, const char *code, const char *message);
+
+/* ---- task heads (heads.c) ---- */
+/* The sq_pred_task of an API task name ("purchase", "churn", "next_behavior"), or -1. */
+int sq__head_task(const char *name);
+const char *sq__head_name(int task);
+/* Adds the wanted heads (want[sq_pred_task]) that e has to predictions, scored for the user's
+ * training + stored history at at_ms (has_at) or at the default now (docs/openapi.yaml). */
+sq_status sq__predict_heads(sq__server *s, sq_engine *e, const char *user, size_t user_len,
+                            const int *want, int has_at, int64_t at_ms, json_t *predictions,
+                            sq_error *err);
 
 /* Constant-time comparison of the Authorization header against "Bearer <token>". */
 int sq__auth_ok(const char *header, const char *token);

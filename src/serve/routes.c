@@ -9,13 +9,20 @@
 #include "data/timeparse.h"
 #include "internal.h"
 #include "shopseq/behavior.h"
+#include "shopseq/predict.h"
 
-/* Tasks of POST /v1/predict. Only heads that exist are available; the others answer 501. */
+/* Tasks of POST /v1/predict: next_item from the checkpoint, the others from the heads given
+ * by --predict-model (pred: their sq_pred_task). A task without a head answers 501. */
 static const struct {
     const char *name;
-    int available;
-} tasks[] = {{"next_item", 1}, {"next_behavior", 0}, {"purchase", 0}, {"churn", 0}};
+    int pred;
+} tasks[] = {{"next_item", -1}, {"next_behavior", SQ_PRED_NEXT_BEHAVIOR},
+             {"purchase", SQ_PRED_PURCHASE}, {"churn", SQ_PRED_CHURN}};
 #define N_TASKS (sizeof tasks / sizeof *tasks)
+
+static int task_available(const sq_engine *e, size_t t) {
+    return tasks[t].pred < 0 || sq_engine_predict_model(e, tasks[t].pred) != NULL;
+}
 
 static int64_t now_ms(void) {
     struct timespec ts;
@@ -307,6 +314,19 @@ static void h_explain(sq__server *s, const sq__request *rq, sq__response *resp) 
     sq_engine_unref(e);
 }
 
+/* "time" of a predict request: Unix s or ms, or ISO-8601, as an event's time. */
+static int parse_at(json_t *t, int64_t *ms) {
+    if (json_is_number(t)) {
+        double x = json_number_value(t);
+        if (!isfinite(x) || x < 0 || x > 1e15) return -1;
+        *ms = x >= 1e11 ? (int64_t)x : (int64_t)llround(x * 1000.0);
+        return 0;
+    }
+    if (json_is_string(t))
+        return sq_time_parse(json_string_value(t), json_string_length(t), SQ_TIME_AUTO, ms) ? -1 : 0;
+    return -1;
+}
+
 static void h_predict(sq__server *s, const sq__request *rq, sq__response *resp) {
     json_error_t je;
     json_t *doc = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &je);
@@ -318,7 +338,8 @@ static void h_predict(sq__server *s, const sq__request *rq, sq__response *resp) 
         return;
     }
     json_t *user = json_object_get(doc, "user"), *jt = json_object_get(doc, "tasks"),
-           *jk = json_object_get(doc, "k"), *jx = json_object_get(doc, "exclude_seen");
+           *jk = json_object_get(doc, "k"), *jx = json_object_get(doc, "exclude_seen"),
+           *jtime = json_object_get(doc, "time");
     char ubuf[32];
     const char *u = NULL;
     size_t ulen = 0;
@@ -331,6 +352,7 @@ static void h_predict(sq__server *s, const sq__request *rq, sq__response *resp) 
         ulen = json_string_length(user);
     }
     int want[N_TASKS] = {0};
+    int64_t at_ms = 0;
     const char *bad = NULL;
     char kmsg[64];
     snprintf(kmsg, sizeof kmsg, "k: must be an integer in 1..%d", s->cfg.limits.max_k);
@@ -342,6 +364,8 @@ static void h_predict(sq__server *s, const sq__request *rq, sq__response *resp) 
                     json_integer_value(jk) > s->cfg.limits.max_k))
         bad = kmsg;
     else if (jx && !json_is_boolean(jx)) bad = "exclude_seen: must be a boolean";
+    else if (jtime && parse_at(jtime, &at_ms))
+        bad = "time: must be a Unix time (s or ms) or an ISO-8601 date";
     else if (jt && (!json_is_array(jt) || json_array_size(jt) == 0 || json_array_size(jt) > 16))
         bad = "tasks: must be a non-empty array of task names";
     if (!bad && jt) {
@@ -356,36 +380,59 @@ static void h_predict(sq__server *s, const sq__request *rq, sq__response *resp) 
             }
             want[t] = 1;
         }
-    } else if (!bad) {
-        for (size_t t = 0; t < N_TASKS; t++) want[t] = tasks[t].available;
     }
     if (bad) {
         sq__error_response(resp, 400, "invalid_field", bad);
         json_decref(doc);
         return;
     }
-    for (size_t t = 0; t < N_TASKS; t++)
-        if (want[t] && !tasks[t].available) {
-            snprintf(msg, sizeof msg,
-                     "task '%s' has no trained head in this model; available tasks: next_item",
-                     tasks[t].name);
-            sq__error_response(resp, 501, "task_unavailable", msg);
-            json_decref(doc);
-            return;
-        }
     uint64_t gen;
     sq_engine *e = sq__server_engine(s, &gen);
-    json_t *rec = NULL;
-    if (recommend(s, e, u, ulen, jk ? (int)json_integer_value(jk) : 10, jx ? json_is_true(jx) : 1,
-                  &rec, resp) == 0) {
-        json_t *items = json_incref(json_object_get(rec, "items"));
-        json_t *fb = json_incref(json_object_get(rec, "fallback"));
-        json_response(resp, 200,
-                      json_pack("{s:s#,s:{s:{s:o,s:o}},s:[s],s:I}", "user", u, (int)ulen,
-                                "predictions", "next_item", "items", items, "fallback", fb,
-                                "available_tasks", "next_item", "model_generation", (json_int_t)gen));
+    char avail[96] = "";
+    json_t *avail_json = json_array();
+    for (size_t t = 0; t < N_TASKS; t++) {
+        if (!jt) want[t] = task_available(e, t);
+        if (!task_available(e, t)) continue;
+        snprintf(avail + strlen(avail), sizeof avail - strlen(avail), "%s%s", *avail ? ", " : "",
+                 tasks[t].name);
+        json_array_append_new(avail_json, json_string(tasks[t].name));
+    }
+    for (size_t t = 0; t < N_TASKS; t++)
+        if (want[t] && !task_available(e, t)) {
+            snprintf(msg, sizeof msg,
+                     "task '%s' has no trained head: start the service with --predict-model FILE "
+                     "(saved by shopseq predict --task %s --save-model FILE); available tasks: %s",
+                     tasks[t].name, sq_pred_task_name(tasks[t].pred), avail);
+            sq__error_response(resp, 501, "task_unavailable", msg);
+            goto out;
+        }
+    json_t *preds = json_object();
+    if (want[0]) {
+        json_t *rec = NULL;
+        if (recommend(s, e, u, ulen, jk ? (int)json_integer_value(jk) : 10,
+                      jx ? json_is_true(jx) : 1, &rec, resp) != 0) {
+            json_decref(preds);
+            goto out;
+        }
+        json_object_set_new(preds, "next_item",
+                            json_pack("{s:O,s:O}", "items", json_object_get(rec, "items"),
+                                      "fallback", json_object_get(rec, "fallback")));
         json_decref(rec);
     }
+    int heads[SQ_PRED_TASK_COUNT] = {0};
+    for (size_t t = 1; t < N_TASKS; t++) heads[tasks[t].pred] = want[t];
+    sq_error err = {0};
+    sq_status st = sq__predict_heads(s, e, u, ulen, heads, jtime != NULL, at_ms, preds, &err);
+    if (st != SQ_OK) {
+        json_decref(preds);
+        sq__error_response(resp, status_of(st), "internal", err.msg);
+        goto out;
+    }
+    json_response(resp, 200,
+                  json_pack("{s:s#,s:o,s:O,s:I}", "user", u, (int)ulen, "predictions", preds,
+                            "available_tasks", avail_json, "model_generation", (json_int_t)gen));
+out:
+    json_decref(avail_json);
     sq_engine_unref(e);
     json_decref(doc);
 }

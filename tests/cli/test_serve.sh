@@ -199,7 +199,7 @@ expect 400 GET "/v1/users/newbie/recommendations?exclude_seen=maybe"; alive
 
 # ---- predict, explain ----
 expect 501 POST /v1/predict -d '{"user":"newbie","tasks":["purchase"]}'
-is_error_json task_unavailable; grep -q "next_item" "$T/body" || fail "501 does not list the available tasks"
+is_error_json task_unavailable; grep -q "next_item" "$T/body" && grep -q -- "--predict-model" "$T/body" || fail "501 does not list the available tasks and the flag"
 expect 400 POST /v1/predict -d '{"user":"newbie","tasks":["astrology"]}'
 expect 400 POST /v1/predict -d '{"tasks":["next_item"]}'
 expect 400 POST /v1/predict -d '{"user":'
