@@ -22,9 +22,16 @@ fail() { echo "FAIL: $*"; [ -f "$T/srv.log" ] && tail -20 "$T/srv.log"; exit 1; 
 "$BIN" ingest "$T/s.csv" --out "$T/s.sqd" >/dev/null 2>&1 || fail "ingest"
 "$BIN" train "$T/s.sqd" --model sasrec --epochs 1 --dim 16 --heads 1 --maxlen 20 --batch 32 \
   --out "$T/m.safetensors" >/dev/null 2>&1 || fail "train"
+# two task heads; churn stays without one (its 501 is checked)
+for task in purchase next-behavior; do
+  "$BIN" predict "$T/s.sqd" --task $task --out "$T/$task.csv" --save-model "$T/$task.safetensors" \
+    >/dev/null 2>&1 || fail "predict $task"
+done
 echo "openapi-token" > "$T/token"
 "$BIN" serve "$T/m.safetensors" --data "$T/s.sqd" --state "$T/state" --port 0 \
-  --port-file "$T/port" --token-file "$T/token" --max-body 65536 2>>"$T/srv.log" &
+  --port-file "$T/port" --token-file "$T/token" --max-body 65536 \
+  --predict-model "$T/purchase.safetensors" --predict-model "$T/next-behavior.safetensors" \
+  2>>"$T/srv.log" &
 PID=$!
 for _ in $(seq 1 300); do [ -s "$T/port" ] && break; sleep 0.1; done
 [ -s "$T/port" ] || fail "server did not start"
@@ -223,6 +230,9 @@ check("get", R, f"/v1/users/{u}/recommendations?k=0", 400)
 check("get", R, "/v1/users/%FF%FE/recommendations", 400)
 check("post", "/v1/predict", "/v1/predict", 200, {"user": u, "tasks": ["next_item"], "k": 3})
 check("post", "/v1/predict", "/v1/predict", 200, {"user": "never-seen-user"})
+check("post", "/v1/predict", "/v1/predict", 200, {"user": u, "tasks": ["purchase", "next_behavior"]})
+check("post", "/v1/predict", "/v1/predict", 200, {"user": "oa", "tasks": ["purchase"], "time": "2024-01-03T00:00:00Z"})
+check("post", "/v1/predict", "/v1/predict", 400, {"user": u, "tasks": ["purchase"], "time": [1]})
 check("post", "/v1/predict", "/v1/predict", 400, {"tasks": ["next_item"]})
 check("post", "/v1/predict", "/v1/predict", 501, {"user": u, "tasks": ["churn"]})
 check("get", E, f"/v1/users/{u}/explain?n=3", 200)
