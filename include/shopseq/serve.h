@@ -39,6 +39,10 @@ typedef struct sq_serve_event {
     size_t item_len;
     int behavior;
     int64_t time_ms;
+    const char *category; /* original category id, or NULL (absent) */
+    size_t category_len;
+    int has_price;        /* price is given (a zeroed event has none) */
+    float price;
 } sq_serve_event;
 
 /* ---- request parsing ---- */
@@ -51,7 +55,8 @@ typedef struct sq_event_batch {
 /* Parses a POST /v1/events body: one event object or an array of them. Fields: "user"
  * and "item" (string or integer, required), "behavior" (canonical name, default "view"),
  * "time" (Unix s or ms number, or ISO-8601 string; default now_ms), and optional
- * "category", "price", "session" (type-checked, not stored). On error returns
+ * "category" (string or integer, kept), "price" (number >= 0, kept) and "session"
+ * (type-checked, not stored: the service cuts sessions by the inactivity gap). On error returns
  * SQ_ERR_FORMAT / SQ_ERR_LIMIT, *code receives a stable error code ("malformed_json",
  * "invalid_field", "unknown_behavior", "missing_field", "unknown_field", "too_many_events",
  * "too_long") and err->msg names the field (e.g. "events[3].behavior: ..."). */
@@ -63,12 +68,15 @@ void sq_event_batch_free(sq_event_batch *b); /* accepts a zeroed b */
 /* ---- store ---- */
 typedef struct sq_store sq_store;
 
-/* One stored event; item points into sq_history.bytes. */
+/* One stored event; item and category point into sq_history.bytes. */
 typedef struct sq_hist_event {
     int64_t time_ms;
     int behavior;
     const char *item;
     size_t item_len;
+    const char *category; /* NULL when the event had none */
+    size_t category_len;
+    float price;          /* NaN when the event had none */
 } sq_hist_event;
 
 typedef struct sq_history {

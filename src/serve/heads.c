@@ -3,9 +3,10 @@
  * merged in time order into a one-user dataset view, then scored by the saved scorer through
  * sq_pred_model_score: the feature code of `shopseq predict`, not a copy of it.
  *
- * Posted events carry item, behaviour and time; their category is the catalogue's category
- * of the item (SQ_NONE for items the dataset does not know), their price unknown (NaN),
- * sessions are cut by the dataset's inactivity gap. Training events keep every column and
+ * Posted events carry item, behaviour, time and, when given, category and price; without a
+ * category they take the catalogue's category of the item (none for items the dataset does
+ * not know), without a price it is unknown (NaN); sessions are cut by the dataset's
+ * inactivity gap. Training events keep every column and
  * their session ids, so a user without posted events gets exactly the offline features.
  * One allocation per request, sized from the user's history. */
 #include <jansson.h>
@@ -45,20 +46,21 @@ static sq_status build_view(const sq_dataset *ds, uint32_t u, const sq_history *
     if (!n) return SQ_OK;
     /* widest columns first, so every one stays aligned */
     size_t bytes = n * (sizeof(int64_t) + 4 * sizeof(uint32_t) + sizeof(float) + 1) +
-                   ns * (sizeof(stamp) + sizeof(uint32_t));
+                   ns * (sizeof(stamp) + 2 * sizeof(uint32_t));
     char *p = malloc(bytes);
     if (!p) return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
     uv->block = p;
     int64_t *time = (int64_t *)p;
     stamp *st = (stamp *)(time + n);
     uint32_t *item = (uint32_t *)(st + ns), *cat = item + n, *sess = cat + n,
-             *src = sess + n, *sitem = src + n; /* src: training index, or nt + stored */
-    float *price = (float *)(sitem + ns);
+             *src = sess + n, *sitem = src + n, /* src: training index, or nt + stored */
+             *scat = sitem + ns;
+    float *price = (float *)(scat + ns);
     uint8_t *beh = (uint8_t *)(price + n);
 
-    /* dense ids of the stored items; unknown ones get ids past the catalogue, equal ids
-     * for equal strings (distinct-item counts) */
-    uint32_t next_unknown = ds->n_items;
+    /* dense ids of the stored items and categories; unknown ones get ids past the
+     * dataset's, equal ids for equal strings (distinct counts) */
+    uint32_t next_unknown = ds->n_items, next_cat = ds->n_categories;
     for (size_t j = 0; j < ns; j++) {
         const sq_hist_event *e = &h->ev[j];
         uint32_t it = sq_dict_find(&ds->items, e->item, e->item_len);
@@ -67,6 +69,19 @@ static sq_status build_view(const sq_dataset *ds, uint32_t u, const sq_history *
                 !memcmp(h->ev[q].item, e->item, e->item_len))
                 it = sitem[q];
         sitem[j] = it != SQ_NONE ? it : next_unknown++;
+        if (!e->category || !(ds->flags & SQ_DATASET_HAS_CATEGORY)) {
+            /* a dataset without categories: training saw none, so posted ones are ignored */
+            scat[j] = sitem[j] < ds->n_items ? ds->item_category[sitem[j]] : SQ_NONE;
+        } else {
+            uint32_t c = ds->n_categories ? sq_dict_find(&ds->categories, e->category,
+                                                         e->category_len) : SQ_NONE;
+            for (size_t q = 0; c == SQ_NONE && q < j; q++)
+                if (h->ev[q].category && scat[q] >= ds->n_categories &&
+                    h->ev[q].category_len == e->category_len &&
+                    !memcmp(h->ev[q].category, e->category, e->category_len))
+                    c = scat[q];
+            scat[j] = c != SQ_NONE ? c : next_cat++;
+        }
         st[j] = (stamp){e->time_ms, (uint32_t)j};
     }
     qsort(st, ns, sizeof *st, cmp_stamp);
@@ -87,8 +102,8 @@ static sq_status build_view(const sq_dataset *ds, uint32_t u, const sq_history *
             src[o] = (uint32_t)(nt + j);
             time[o] = h->ev[j].time_ms;
             item[o] = sitem[j];
-            cat[o] = sitem[j] < ds->n_items ? ds->item_category[sitem[j]] : SQ_NONE;
-            price[o] = NAN;
+            cat[o] = scat[j];
+            price[o] = h->ev[j].price; /* read only when the dataset has prices */
             beh[o] = (uint8_t)h->ev[j].behavior;
         }
     }

@@ -121,9 +121,24 @@ static sq_status parse_one(json_t *o, const char *where, const sq_serve_limits *
     if (se && !json_is_null(se) && !json_is_string(se) && !json_is_integer(se))
         return fail(err, code, "invalid_field", SQ_ERR_FORMAT, "%s.session: must be a string or an integer%s",
                     where, "");
-    if (p && !json_is_null(p) && (!json_is_number(p) || json_number_value(p) < 0))
+    if (p && !json_is_null(p) && (!json_is_number(p) || !(json_number_value(p) >= 0) ||
+                                  json_number_value(p) > 3e38))
         return fail(err, code, "invalid_field", SQ_ERR_FORMAT, "%s.price: must be a number >= 0%s",
                     where, "");
+    if (p && !json_is_null(p)) {
+        e->has_price = 1;
+        e->price = (float)json_number_value(p);
+    }
+    if (c && !json_is_null(c) && !(json_is_string(c) && json_string_length(c) == 0)) {
+        snprintf(w, sizeof w, "%s.category", where);
+        const char *cs;
+        size_t cn;
+        if (get_id(o, "category", lim->max_id_len, &cs, &cn) == -2)
+            return fail(err, code, "too_long", SQ_ERR_LIMIT,
+                        "%s: must be 1..limit bytes without NUL%s", w, "");
+        e->category = cs;
+        e->category_len = cn;
+    }
     return SQ_OK;
 }
 

@@ -253,11 +253,14 @@ static void h_history(sq__server *s, const sq__request *rq, sq__response *resp) 
     sq_engine *e = sq__server_engine(s, &gen);
     json_t *arr = json_array();
     for (size_t i = 0; i < h.n; i++) {
-        json_array_append_new(
-            arr, json_pack("{s:o,s:s,s:I,s:b}", "item", json_id(h.ev[i].item, h.ev[i].item_len),
-                           "behavior", sq_behavior_name(h.ev[i].behavior), "time",
-                           (json_int_t)h.ev[i].time_ms, "known_item",
-                           sq_engine_item_find(e, h.ev[i].item, h.ev[i].item_len) != UINT32_MAX));
+        json_t *o = json_pack("{s:o,s:s,s:I,s:b}", "item", json_id(h.ev[i].item, h.ev[i].item_len),
+                              "behavior", sq_behavior_name(h.ev[i].behavior), "time",
+                              (json_int_t)h.ev[i].time_ms, "known_item",
+                              sq_engine_item_find(e, h.ev[i].item, h.ev[i].item_len) != UINT32_MAX);
+        if (o && h.ev[i].category)
+            json_object_set_new(o, "category", json_id(h.ev[i].category, h.ev[i].category_len));
+        if (o && !isnan(h.ev[i].price)) json_object_set_new(o, "price", json_real(h.ev[i].price));
+        json_array_append_new(arr, o);
     }
     sq_engine_unref(e);
     sq_history_free(&h);

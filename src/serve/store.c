@@ -2,14 +2,18 @@
  *
  * One key per user (the original id bytes) in the "hist" database; its value is the user's
  * events, oldest first:
- *   u32 magic "SQH1" | u32 count | count x { i64 time_ms | u8 behavior | u8 0 | u16 len | item }
- * little-endian, unaligned (read with memcpy). An append rewrites the value in a write
+ *   u32 magic "SQH1" | u32 count | count x record
+ *   record: i64 time_ms | u8 behavior | u8 flags | u16 len | item
+ *           [flags & 1: f32 price] [flags & 2: u16 clen | category]
+ * little-endian, unaligned (read with memcpy). Records written before price and category
+ * were kept have flags 0 and read as before. An append rewrites the value in a write
  * transaction, dropping the oldest events beyond the cap; the "meta" database keeps the
  * running total of appended events. Commits are LMDB's default synchronous ones (fsync),
  * so an acknowledged append survives a crash; concurrent appends share one commit (group
  * commit), so the fsync rate does not cap the request rate. */
 #include <errno.h>
 #include <lmdb.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +23,9 @@
 #include "shopseq/serve.h"
 
 #define HIST_MAGIC 0x31485153u /* "SQH1" */
-#define REC_HDR 12             /* time 8 + behavior 1 + pad 1 + len 2 */
+#define REC_HDR 12             /* time 8 + behavior 1 + flags 1 + len 2 */
+#define F_PRICE 1
+#define F_CATEGORY 2
 
 #define GROUP_MAX 256     /* requests in one group commit */
 #define GROUP_EVENTS 20000 /* events in one group commit (a request alone may exceed it) */
@@ -96,30 +102,61 @@ static uint32_t rd32(const unsigned char *p) {
     return x;
 }
 
+/* Size of the record at p (size bytes left), or 0 if malformed. */
+static size_t rec_len(const unsigned char *p, size_t size) {
+    if (size < REC_HDR) return 0;
+    uint16_t len;
+    memcpy(&len, p + 10, 2);
+    unsigned flags = p[9];
+    size_t n = REC_HDR + len;
+    if (flags & ~(unsigned)(F_PRICE | F_CATEGORY)) return 0;
+    if (flags & F_PRICE) n += 4;
+    if (flags & F_CATEGORY) {
+        if (n + 2 > size) return 0;
+        uint16_t clen;
+        memcpy(&clen, p + n, 2);
+        n += 2 + (size_t)clen;
+    }
+    return n <= size ? n : 0;
+}
+
 /* Byte offset of each record of a value; returns the count or -1 if malformed. */
 static long walk(const unsigned char *v, size_t size, size_t *offs, size_t cap) {
     if (size < 8 || rd32(v) != HIST_MAGIC) return -1;
     uint32_t n = rd32(v + 4);
     size_t p = 8;
     for (uint32_t i = 0; i < n; i++) {
-        if (p + REC_HDR > size) return -1;
-        uint16_t len;
-        memcpy(&len, v + p + 10, 2);
-        if (p + REC_HDR + len > size) return -1;
+        size_t r = rec_len(v + p, size - p);
+        if (!r) return -1;
         if (offs && i < cap) offs[i] = p;
-        p += REC_HDR + len;
+        p += r;
     }
     return p == size ? (long)n : -1;
+}
+
+static size_t rec_size(const sq_serve_event *e) {
+    return REC_HDR + e->item_len + (e->has_price ? 4 : 0) + (e->category ? 2 + e->category_len : 0);
 }
 
 static size_t rec_put(unsigned char *p, const sq_serve_event *e) {
     uint16_t len = (uint16_t)e->item_len;
     memcpy(p, &e->time_ms, 8);
     p[8] = (unsigned char)e->behavior;
-    p[9] = 0;
+    p[9] = (unsigned char)((e->has_price ? F_PRICE : 0) | (e->category ? F_CATEGORY : 0));
     memcpy(p + 10, &len, 2);
     memcpy(p + REC_HDR, e->item, len);
-    return REC_HDR + (size_t)len;
+    size_t n = REC_HDR + (size_t)len;
+    if (e->has_price) {
+        memcpy(p + n, &e->price, 4);
+        n += 4;
+    }
+    if (e->category) {
+        uint16_t clen = (uint16_t)e->category_len;
+        memcpy(p + n, &clen, 2);
+        memcpy(p + n + 2, e->category, clen);
+        n += 2 + (size_t)clen;
+    }
+    return n;
 }
 
 /* Appends to one user: old value + new events, trimmed to cap. */
@@ -158,7 +195,7 @@ static int append_user(sq_store *s, MDB_txn *txn, const sq_serve_event *ev, cons
         free(offs);
     }
     size_t size = 8 + (old_size > old_from ? old_size - old_from : 0);
-    for (size_t i = skip_new; i < n_new; i++) size += REC_HDR + ev[idx[i]].item_len;
+    for (size_t i = skip_new; i < n_new; i++) size += rec_size(&ev[idx[i]]);
     unsigned char *buf = malloc(size);
     if (!buf) return ENOMEM;
     uint32_t magic = HIST_MAGIC, cnt = (uint32_t)(keep_old + n_new - skip_new);
@@ -233,7 +270,8 @@ static int commit_group(sq_store *s, append_req *const *rq, int n, const char **
 sq_status sq_store_append(sq_store *s, const sq_serve_event *ev, size_t n, sq_error *err) {
     if (n == 0) return SQ_OK;
     for (size_t i = 0; i < n; i++)
-        if (ev[i].user_len == 0 || ev[i].user_len > 511 || ev[i].item_len > 65535)
+        if (ev[i].user_len == 0 || ev[i].user_len > 511 || ev[i].item_len > 65535 ||
+            ev[i].category_len > 65535)
             return sq_error_set(err, SQ_ERR_USAGE, "store: event %zu: id length out of range", i);
     /* group commit: whoever finds no commit running takes every queued request into one
      * transaction (one fsync for all); the others wait for it. A failed group is retried
@@ -319,6 +357,20 @@ sq_status sq_store_get(sq_store *s, const char *user, size_t user_len, sq_histor
         memcpy(&len, p + 10, 2);
         h->ev[i].item = (const char *)p + REC_HDR;
         h->ev[i].item_len = len;
+        size_t q = REC_HDR + (size_t)len;
+        h->ev[i].price = NAN;
+        h->ev[i].category = NULL;
+        h->ev[i].category_len = 0;
+        if (p[9] & F_PRICE) {
+            memcpy(&h->ev[i].price, p + q, 4);
+            q += 4;
+        }
+        if (p[9] & F_CATEGORY) {
+            uint16_t clen;
+            memcpy(&clen, p + q, 2);
+            h->ev[i].category = (const char *)p + q + 2;
+            h->ev[i].category_len = clen;
+        }
     }
     h->n = (size_t)n;
     free(offs);

@@ -2,7 +2,8 @@
 # The task heads of POST /v1/predict (purchase, churn, next_behavior) against a real server
 # on 127.0.0.1: heads saved by `shopseq predict --save-model` give, for users without posted
 # events, the probabilities offline `shopseq predict --format json` writes at the same cut;
-# posted events change them (and move the cut past them); an unknown user gets the base
+# posted events change them (and move the cut past them), their prices and categories
+# included; an unknown user gets the base
 # rate, flagged; a missing head is a 501 naming --predict-model; truncated, edited, foreign
 # or duplicated head files stop the server at start-up with a clear message.
 set -euo pipefail
@@ -188,6 +189,26 @@ st, a = post("/v1/events", [{"user": "fresh", "item": item, "behavior": "view", 
 st, j = post("/v1/predict", {"user": "fresh", "tasks": ["churn"]})
 h = j["predictions"]["churn"]
 assert st == 200 and h["fallback"] is None and h["history_used"] == 2 and h["eligible"], h
+# posted prices and categories are kept and read: the same events with and without them
+# differ in monetary value and distinct categories
+pair = lambda extra: [dict({"item": item, "behavior": "view", "time": cut - 7200000}),
+                      dict({"item": item, "behavior": "buy", "time": cut - 3600000}, **extra),
+                      dict({"item": item, "behavior": "buy", "time": cut - 1800000}, **extra)]
+probs = {}
+for name, extra in (("plain", {}), ("priced", {"price": 250.0}), ("catted", {"category": "brand-new-cat"})):
+    evs = [dict(e, user=f"f-{name}") for e in pair(extra)]
+    evs[2] = dict(evs[2], **({"category": "another-cat"} if name == "catted" else {}))
+    st, a = post("/v1/events", evs)
+    assert st == 200, a
+    st, j = post("/v1/predict", {"user": f"f-{name}", "tasks": ["purchase"]})
+    probs[name] = j["predictions"]["purchase"]["probability"]
+assert abs(probs["priced"] - probs["plain"]) > 1e-6, probs
+assert abs(probs["catted"] - probs["plain"]) > 1e-6, probs
+rq = urllib.request.Request(base + "/v1/users/f-priced/history")
+with urllib.request.urlopen(rq, timeout=10) as r:
+    ev = json.load(r)["events"]
+assert "price" not in ev[0] and ev[1]["price"] == 250.0 and "category" not in ev[1], ev
+
 # reload keeps the heads
 rq = urllib.request.Request(base + "/v1/admin/reload", data=b"", method="POST")
 with urllib.request.urlopen(rq, timeout=30) as r:
