@@ -9,11 +9,13 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "predict/internal.h"
 #include "shopseq/predict.h"
+#include "shopseq/predict_model.h"
 
 /* ---- an in-memory dataset (the reader's struct filled by hand) ---- */
 typedef struct {
@@ -442,12 +444,113 @@ static void test_split_and_prepare(void **state) {
     mem_free(&m);
 }
 
+/* ---- a saved scorer: the same probabilities as sq_pred_run, bit for bit, after a round
+ * trip through the file; edited, truncated and foreign files refused ---- */
+/* src's bytes to dst, byte `at` (from the end when negative; none when 0) flipped, cut to
+ * keep bytes (0 = all). */
+static void corrupt(const char *src, const char *dst, long at, size_t keep) {
+    FILE *f = fopen(src, "rb");
+    assert_non_null(f);
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    assert_true(n > 100 && n < sizeof buf);
+    if (at) buf[at > 0 ? (size_t)at : n - (size_t)(-at)] ^= 0x20;
+    f = fopen(dst, "wb");
+    assert_non_null(f);
+    fwrite(buf, 1, keep ? keep : n, f);
+    fclose(f);
+}
+
+static void test_saved_model(void **state) {
+    (void)state;
+    const int64_t cut = AT(240), day = 24 * H;
+    size_t n = 0;
+    ev *e = malloc(20000 * sizeof *e);
+    rs = 7;
+    for (uint32_t u = 0; u < LU; u++) {
+        int k = 1 + (int)rnd(40);
+        for (int j = 0; j < k; j++) e[n++] = random_event(u, cut - 10 * day, cut, LI);
+    }
+    mem_ds m;
+    mem_build(&m, e, n, LU, LI, LC);
+    static const uint64_t no_ids[1] = {0}; /* the fingerprints read the item dictionary */
+    m.ds.items.offsets = no_ids;
+    m.ds.items.bytes = "";
+    const char *d = getenv("SQ_TMPDIR");
+    char path[512], bad[520];
+    snprintf(path, sizeof path, "%s/predict_model_test.safetensors", d && *d ? d : "/tmp");
+    snprintf(bad, sizeof bad, "%s.bad", path);
+    sq_pred_task tasks[] = {SQ_PRED_PURCHASE, SQ_PRED_CHURN, SQ_PRED_NEXT_BEHAVIOR};
+    for (int ti = 0; ti < 3; ti++) {
+        sq_pred_config c;
+        sq_pred_config_default(&c);
+        c.task = tasks[ti];
+        c.horizon_ms = 2 * day;
+        sq_error err = {0};
+        sq_pred_data pd;
+        assert_int_equal(sq_pred_prepare(&m.ds, &c, cut, 0, 0.3, &pd, &err), SQ_OK);
+        sq_pred_scorer_opts so;
+        sq_pred_scorer_opts_default(&so);
+        sq_pred_scorer *sc;
+        assert_int_equal(sq_pred_scorer_create(&sc, "logistic", &so, &err), SQ_OK);
+        int k = sq_pred_n_outputs(&pd.target);
+        float *probs = malloc(pd.target.n * (size_t)k * sizeof *probs);
+        sq_pred_result r;
+        assert_int_equal(sq_pred_run(sc, &pd, probs, &r, &err), SQ_OK);
+        sq_pred_model pm, lm;
+        assert_int_equal(sq_pred_model_from_run(&pm, &m.ds, &c, &pd, sc, &r, cut, NULL, &err),
+                         SQ_OK);
+        assert_int_equal(sq_pred_model_save(&pm, path, &err), SQ_OK);
+        sq_pred_model_free(&pm);
+        assert_int_equal(sq_pred_model_load(&lm, path, &err), SQ_OK);
+        assert_int_equal(sq_pred_model_check_data(&lm, &m.ds, &err), SQ_OK);
+        assert_int_equal(lm.cfg.task, c.task);
+        assert_true(lm.threshold == r.threshold && lm.n_outputs == k);
+        assert_true(pd.target.n > 10);
+        for (size_t i = 0; i < pd.target.n; i++) {
+            uint32_t u = pd.target.user[i];
+            float row[SQ_PRED_MODEL_MAX_FEATURES], p[16];
+            /* the user's whole history: the events at or after the cut are the scorer's to drop */
+            uint64_t used = sq_pred_model_score(&lm, &m.ds, m.off[u], m.off[u + 1], cut, row, p);
+            assert_int_equal(used, pd.target.seq_end[i] - pd.target.seq_begin[i]);
+            assert_memory_equal(p, probs + i * (size_t)k, (size_t)k * sizeof *p);
+            assert_true(sq_pred_model_eligible(&lm, &m.ds, m.off[u], m.off[u] + used, cut));
+        }
+        /* no history before the cut: the base rate */
+        float row[SQ_PRED_MODEL_MAX_FEATURES], p[16];
+        assert_int_equal(sq_pred_model_score(&lm, &m.ds, m.off[0], m.off[1], AT(0), row, p), 0);
+        assert_true(p[0] == (float)lm.base_rate[0] && lm.base_rate[0] > 0);
+        /* refused: a flipped tensor byte, a flipped metadata byte, a cut file, other data */
+        corrupt(path, bad, -2, 0);
+        assert_int_equal(sq_pred_model_load(&pm, bad, &err), SQ_ERR_CHECKSUM);
+        corrupt(path, bad, 40, 0);
+        assert_int_not_equal(sq_pred_model_load(&pm, bad, &err), SQ_OK);
+        corrupt(path, bad, 0, 200);
+        assert_int_equal(sq_pred_model_load(&pm, bad, &err), SQ_ERR_FORMAT);
+        assert_non_null(strstr(err.msg, "truncated"));
+        m.beh[0] ^= 1; /* another dataset: its fingerprint differs */
+        assert_int_equal(sq_pred_model_check_data(&lm, &m.ds, &err), SQ_ERR_USAGE);
+        assert_non_null(strstr(err.msg, "another dataset"));
+        m.beh[0] ^= 1;
+        sq_pred_model_free(&lm);
+        free(probs);
+        sq_pred_scorer_free(sc);
+        sq_pred_data_free(&pd);
+    }
+    remove(path);
+    remove(bad);
+    mem_free(&m);
+    free(e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_labels),
         cmocka_unit_test(test_features),
         cmocka_unit_test(test_no_leak),
         cmocka_unit_test(test_split_and_prepare),
+        cmocka_unit_test(test_saved_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
