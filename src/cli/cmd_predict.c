@@ -49,9 +49,11 @@ static const char usage_text[] =
     "  --evaluate          measure instead of writing scores\n"
     "  --format F          csv (default) or json (JSON Lines) for the scores\n"
     "  --out FILE          scores to FILE (written atomically) instead of stdout\n"
-    "  --save-model FILE   also save the fitted logistic scorer (features, standardisation,\n"
-    "                      weights, threshold) for shopseq serve --predict-model (purchase,\n"
-    "                      churn, next-behavior; written atomically)\n"
+    "  --save-model FILE   also save the scorer whose scores are written (the logistic one,\n"
+    "                      or with --model/--scratch the first neural one: its encoder goes\n"
+    "                      to FILE.encoder.safetensors) with its standardisation and\n"
+    "                      threshold, for shopseq serve --predict-model (purchase, churn,\n"
+    "                      next-behavior; written atomically)\n"
     "  --json              --evaluate: one JSON object on stdout; scores: a summary on stdout\n"
     "                      (needs --out)\n"
     "  --model CKPT        also score with a pre-trained sequence encoder + MLP head (the\n"
@@ -295,9 +297,6 @@ int sq_cmd_predict(int argc, char **argv) {
     if (save_model && task == SQ_PRED_ITEM)
         return sq_cli_usage(cmd, "--save-model: the item task cannot be served (it scores "
                             "candidate items); save purchase, churn or next-behavior");
-    if (save_model && (model || scratch))
-        return sq_cli_usage(cmd, "--save-model saves the logistic scorer; it does not combine "
-                            "with --model or --scratch");
     if (category && task != SQ_PRED_PURCHASE)
         return sq_cli_usage(cmd, "--category applies to --task purchase only");
     /* the neural scorers are asked for by name: a build without them says so, it never
@@ -413,10 +412,10 @@ int sq_cmd_predict(int argc, char **argv) {
         }
     }
 
-    if (save_model) { /* scorers[0] is the logistic baseline, fitted in both modes */
+    if (save_model) { /* the scorer whose scores are written, fitted in both modes */
         sq_pred_model pm;
-        st = sq_pred_model_from_run(&pm, &ds, &cfg, &pd, scorers[0], &results[0], end_ms,
-                                    category, &err);
+        st = sq_pred_model_from_run(&pm, &ds, &cfg, &pd, scorers[chosen], &results[chosen],
+                                    end_ms, category, &err);
         if (st == SQ_OK) st = sq_pred_model_save(&pm, save_model, &err);
         sq_pred_model_free(&pm);
         if (st != SQ_OK) goto done;

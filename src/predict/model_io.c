@@ -3,12 +3,14 @@
  * tensor bytes by sq_data_xxh64, and the feature names must be this build's, so a file
  * from another version or an edited threshold is refused rather than served quietly. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 
 #include "internal.h"
+#include "predict/neural.h"
 #include "shopseq/predict_model.h"
 #include "shopseq/safetensors.h"
 #include "shopseq/train.h"
@@ -19,7 +21,7 @@
 static const char *const meta_keys[] = {
     "format", "scorer", "task", "horizon_ms", "active_ms", "lookback_ms", "category",
     "threshold", "features", "classes", "cut_ms", "data_end_ms", "train_cut_ms", "data_xxh64",
-    "item_dict_xxh64", "label"};
+    "item_dict_xxh64", "label", "encoder", "encoder_xxh64", "head"};
 enum { N_META = sizeof meta_keys / sizeof *meta_keys };
 
 static uint64_t meta_hash(const char *const *values) {
@@ -41,6 +43,11 @@ void sq_pred_model_free(sq_pred_model *m) {
     free(m->std);
     free(m->base_rate);
     sq_logreg_free(&m->lr);
+    if (m->owns_neural) sq_pred_scorer_free(m->neural);
+    if (m->lock_) {
+        pthread_mutex_destroy(m->lock_);
+        free(m->lock_);
+    }
     memset(m, 0, sizeof *m);
 }
 
@@ -49,10 +56,11 @@ static sq_status alloc_arrays(sq_pred_model *m, sq_error *err) {
     m->mean = malloc(f * sizeof *m->mean);
     m->std = malloc(f * sizeof *m->std);
     m->base_rate = calloc(k, sizeof *m->base_rate);
-    m->lr.w = malloc(k * (f + 1) * sizeof *m->lr.w);
+    int logistic = !strcmp(m->scorer, "logistic");
+    if (logistic) m->lr.w = malloc(k * (f + 1) * sizeof *m->lr.w);
     m->lr.k = (int)k;
     m->lr.d = (int)f;
-    if (!m->mean || !m->std || !m->base_rate || !m->lr.w) {
+    if (!m->mean || !m->std || !m->base_rate || (logistic && !m->lr.w)) {
         sq_pred_model_free(m);
         return sq_error_set(err, SQ_ERR_NOMEM, "prediction model");
     }
@@ -65,29 +73,32 @@ sq_status sq_pred_model_from_run(sq_pred_model *m, const sq_dataset *ds,
                                  int64_t data_end_ms, const char *category_id, sq_error *err) {
     memset(m, 0, sizeof *m);
     const sq_logreg *lr = sq_pred_logistic_model(s);
-    if (!lr)
-        return sq_error_set(err, SQ_ERR_USAGE, "only the fitted logistic scorer can be saved "
-                            "(scorer '%s')", s ? s->label : "none");
+    if (!lr && !sq__neural_is(s))
+        return sq_error_set(err, SQ_ERR_USAGE, "only a fitted logistic or neural scorer can be "
+                            "saved (scorer '%s')", s ? s->label : "none");
     if (cfg->task == SQ_PRED_ITEM)
         return sq_error_set(err, SQ_ERR_USAGE, "the item task cannot be saved: it scores "
                             "candidate items, which the service does not take");
     const sq_pred_examples *fit = &d->fit;
-    if (fit->n_features > SQ_PRED_MODEL_MAX_FEATURES || lr->d != fit->n_features ||
-        lr->k != sq_pred_n_outputs(fit))
-        return sq_error_set(err, SQ_ERR_USAGE, "prediction model: %d features, %d outputs do "
-                            "not fit", lr->d, lr->k);
+    if (fit->n_features > SQ_PRED_MODEL_MAX_FEATURES ||
+        (lr && (lr->d != fit->n_features || lr->k != sq_pred_n_outputs(fit))))
+        return sq_error_set(err, SQ_ERR_USAGE, "prediction model: %d features do not fit",
+                            fit->n_features);
     if (category_id && strlen(category_id) >= sizeof m->category_id)
         return sq_error_set(err, SQ_ERR_USAGE, "prediction model: category id too long");
     m->cfg = *cfg;
+    snprintf(m->scorer, sizeof m->scorer, "%s", lr ? "logistic" : "neural");
+    if (!lr) m->neural = (sq_pred_scorer *)s; /* borrowed */
+    m->n_items = ds->n_items;
     m->n_features = fit->n_features;
-    m->n_outputs = lr->k;
+    m->n_outputs = sq_pred_n_outputs(fit);
     m->n_classes = fit->n_classes;
     memcpy(m->class_behavior, fit->class_behavior, sizeof m->class_behavior);
     sq_status st = alloc_arrays(m, err);
     if (st != SQ_OK) return st;
     memcpy(m->mean, d->norm.mean, (size_t)m->n_features * sizeof *m->mean);
     memcpy(m->std, d->norm.std, (size_t)m->n_features * sizeof *m->std);
-    memcpy(m->lr.w, lr->w, (size_t)lr->k * (size_t)(lr->d + 1) * sizeof *m->lr.w);
+    if (lr) memcpy(m->lr.w, lr->w, (size_t)lr->k * (size_t)(lr->d + 1) * sizeof *m->lr.w);
     for (size_t i = 0; i < fit->n; i++) {
         int32_t y = fit->label[i];
         if (m->n_outputs == 1) m->base_rate[0] += y == 1;
@@ -127,10 +138,11 @@ static const char *class_name(int i, const void *ctx) {
     return sq_behavior_name(((const sq_pred_model *)ctx)->class_behavior[i]);
 }
 
-/* The metadata values of m, in meta_keys order, into bufs. */
+/* The metadata values of m, in meta_keys order, into bufs (the neural ones are the
+ * caller's). */
 static int meta_values(const sq_pred_model *m, char bufs[N_META][2048], const char **v) {
     snprintf(bufs[0], sizeof bufs[0], FORMAT);
-    snprintf(bufs[1], sizeof bufs[1], "logistic");
+    snprintf(bufs[1], sizeof bufs[1], "%s", m->scorer);
     snprintf(bufs[2], sizeof bufs[2], "%s", sq_pred_task_name(m->cfg.task));
     snprintf(bufs[3], sizeof bufs[3], "%" PRId64, m->cfg.horizon_ms);
     snprintf(bufs[4], sizeof bufs[4], "%" PRId64, m->cfg.active_ms);
@@ -146,8 +158,33 @@ static int meta_values(const sq_pred_model *m, char bufs[N_META][2048], const ch
     snprintf(bufs[13], sizeof bufs[13], "%016" PRIx64, m->data_fp);
     snprintf(bufs[14], sizeof bufs[14], "%016" PRIx64, m->item_fp);
     snprintf(bufs[15], sizeof bufs[15], "%s", m->label);
+    for (int i = 16; i < N_META; i++) bufs[i][0] = 0;
     for (int i = 0; i < N_META; i++) v[i] = bufs[i];
     return 0;
+}
+
+static const char *const head_names[4] = {"head.w1.weight", "head.w1.bias", "head.w2.weight",
+                                          "head.w2.bias"};
+
+/* The neural scorer's encoder beside path; its name, checksum and head into bufs 16..18. */
+static sq_status save_encoder(const sq_pred_model *m, const char *path, char bufs[N_META][2048],
+                              sq__neural_head *h, sq_error *err) {
+    char enc[1100], ifp[17];
+    snprintf(enc, sizeof enc, "%s.encoder.safetensors", path);
+    snprintf(ifp, sizeof ifp, "%016" PRIx64, m->item_fp);
+    const char *enc_meta[] = {"item_dict_xxh64", ifp, NULL};
+    sq_status st = sq__neural_export(m->neural, enc, enc_meta, h, err);
+    if (st != SQ_OK) return st;
+    sq_st_file f;
+    if ((st = sq_st_read(&f, enc, err)) != SQ_OK) return st;
+    const char *x = sq_st_meta(&f, "sq_data_xxh64");
+    const char *base = strrchr(enc, '/');
+    snprintf(bufs[16], sizeof bufs[16], "%s", base ? base + 1 : enc);
+    snprintf(bufs[17], sizeof bufs[17], "%s", x ? x : "");
+    snprintf(bufs[18], sizeof bufs[18], "%d,%d,%d,%d,%d,%d", h->hidden, h->in_dim, h->out,
+             h->n_features, h->with_features, h->finetune_all);
+    sq_st_free(&f);
+    return SQ_OK;
 }
 
 sq_status sq_pred_model_save(const sq_pred_model *m, const char *path, sq_error *err) {
@@ -155,6 +192,11 @@ sq_status sq_pred_model_save(const sq_pred_model *m, const char *path, sq_error 
     const char *v[N_META];
     if (meta_values(m, bufs, v))
         return sq_error_set(err, SQ_ERR_USAGE, "prediction model: names too long to save");
+    sq__neural_head h = {0};
+    if (m->neural) {
+        sq_status st = save_encoder(m, path, bufs, &h, err);
+        if (st != SQ_OK) return st;
+    }
     char hash[17];
     snprintf(hash, sizeof hash, "%016" PRIx64, meta_hash(v));
     const char *meta[2 * N_META + 3];
@@ -166,13 +208,63 @@ sq_status sq_pred_model_save(const sq_pred_model *m, const char *path, sq_error 
     meta[2 * N_META + 1] = hash;
     meta[2 * N_META + 2] = NULL;
     int64_t f = m->n_features, k = m->n_outputs;
-    sq_st_entry e[4] = {
+    sq_st_entry e[8] = {
         {"mean", "F64", 1, {f}, m->mean, (size_t)f * sizeof(double)},
         {"std", "F64", 1, {f}, m->std, (size_t)f * sizeof(double)},
-        {"weight", "F64", 2, {k, f + 1}, m->lr.w, (size_t)(k * (f + 1)) * sizeof(double)},
         {"base_rate", "F64", 1, {k}, m->base_rate, (size_t)k * sizeof(double)},
+        {"weight", "F64", 2, {k, f + 1}, m->lr.w, (size_t)(k * (f + 1)) * sizeof(double)},
     };
-    return sq_st_write(path, e, 4, meta, err);
+    int n = 4;
+    if (m->neural) {
+        n = 3;
+        for (int i = 0; i < 4; i++) {
+            size_t numel = sq__neural_head_numel(&h, i);
+            e[n++] = (sq_st_entry){head_names[i], "F32", 1, {(int64_t)numel}, h.w[i],
+                                   numel * sizeof(float)};
+        }
+    }
+    return sq_st_write(path, e, n, meta, err);
+}
+
+/* The neural scorer of a prediction file: its encoder (beside it, bound by checksum) and
+ * its head. */
+static sq_status load_neural(sq_pred_model *m, const sq_st_file *f, const char *path,
+                             const char *const *v, sq_error *err) {
+    sq__neural_head h = {0};
+    if (sscanf(v[18], "%d,%d,%d,%d,%d,%d", &h.hidden, &h.in_dim, &h.out, &h.n_features,
+               &h.with_features, &h.finetune_all) != 6 || h.hidden < 1 || h.in_dim < 1 ||
+        h.out != m->n_outputs || h.hidden > 65536 || h.in_dim > 65536 || !*v[16] ||
+        strchr(v[16], '/') || f->n != 7)
+        return sq_error_set(err, SQ_ERR_FORMAT, "%s: bad neural head description", path);
+    for (int i = 0; i < 4; i++) {
+        const sq_st_tensor *t = sq_st_find(f, head_names[i]);
+        if (!t || strcmp(t->dtype, "F32") || t->nbytes != sq__neural_head_numel(&h, i) * 4)
+            return sq_error_set(err, SQ_ERR_FORMAT, "%s: tensor %s missing or of the wrong size",
+                                path, head_names[i]);
+        h.w[i] = t->data;
+    }
+    const char *slash = strrchr(path, '/');
+    int dir = slash ? (int)(slash - path + 1) : 0;
+    if ((size_t)snprintf(m->encoder_path, sizeof m->encoder_path, "%.*s%s", dir, path, v[16]) >=
+        sizeof m->encoder_path)
+        return sq_error_set(err, SQ_ERR_USAGE, "%s: path too long", path);
+    sq_st_file ef;
+    sq_status st = sq_st_read(&ef, m->encoder_path, err);
+    if (st != SQ_OK) return st;
+    const char *x = sq_st_meta(&ef, "sq_data_xxh64");
+    int same = x && !strcmp(x, v[17]);
+    sq_st_free(&ef);
+    if (!same)
+        return sq_error_set(err, SQ_ERR_CHECKSUM, "%s: the encoder %s is not the one saved with "
+                            "it (checksum differs)", path, m->encoder_path);
+    if ((st = sq__neural_restore(&m->neural, m->encoder_path, &h, m->cfg.task, m->n_features,
+                                 err)) != SQ_OK)
+        return st;
+    m->owns_neural = 1;
+    if (!(m->lock_ = malloc(sizeof(pthread_mutex_t))))
+        return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
+    pthread_mutex_init(m->lock_, NULL);
+    return SQ_OK;
 }
 
 static int parse_i64(const char *s, int64_t *out) {
@@ -225,7 +317,8 @@ sq_status sq_pred_model_load(sq_pred_model *m, const char *path, sq_error *err) 
         goto fail;
     }
     int task = sq_pred_task_from_name(v[2]);
-    if (task < 0 || task == SQ_PRED_ITEM || strcmp(v[1], "logistic")) {
+    snprintf(m->scorer, sizeof m->scorer, "%s", v[1]);
+    if (task < 0 || task == SQ_PRED_ITEM || (strcmp(v[1], "logistic") && strcmp(v[1], "neural"))) {
         st = sq_error_set(err, SQ_ERR_FORMAT, "%s: scorer '%s' for task '%s' cannot be served",
                           path, v[1], v[2]);
         goto fail;
@@ -274,9 +367,10 @@ sq_status sq_pred_model_load(sq_pred_model *m, const char *path, sq_error *err) 
         }
     }
     size_t nf = (size_t)m->n_features, k = (size_t)m->n_outputs;
+    int neural = !strcmp(m->scorer, "neural");
     const double *mean = f64(&f, "mean", nf), *sd = f64(&f, "std", nf),
                  *w = f64(&f, "weight", k * (nf + 1)), *br = f64(&f, "base_rate", k);
-    if (!mean || !sd || !w || !br || f.n != 4) {
+    if (!mean || !sd || !br || (!neural && (!w || f.n != 4))) {
         st = sq_error_set(err, SQ_ERR_FORMAT, "%s: expected tensors mean, std (%zu), weight "
                           "(%zu x %zu), base_rate (%zu), all F64", path, nf, k, nf + 1, k);
         goto fail;
@@ -284,8 +378,9 @@ sq_status sq_pred_model_load(sq_pred_model *m, const char *path, sq_error *err) 
     if ((st = alloc_arrays(m, err)) != SQ_OK) goto fail;
     memcpy(m->mean, mean, nf * sizeof *mean);
     memcpy(m->std, sd, nf * sizeof *sd);
-    memcpy(m->lr.w, w, k * (nf + 1) * sizeof *w);
+    if (!neural) memcpy(m->lr.w, w, k * (nf + 1) * sizeof *w);
     memcpy(m->base_rate, br, k * sizeof *br);
+    if (neural && (st = load_neural(m, &f, path, v, err)) != SQ_OK) goto fail;
     snprintf(m->path, sizeof m->path, "%s", path);
     snprintf(m->category_id, sizeof m->category_id, "%s", v[6]);
     snprintf(m->label, sizeof m->label, "%s", v[15]);
@@ -303,6 +398,11 @@ sq_status sq_pred_model_check_data(sq_pred_model *m, const sq_dataset *ds, sq_er
         return sq_error_set(err, SQ_ERR_USAGE, "%s was trained on another dataset (data "
                             "fingerprint %016" PRIx64 ", this dataset %016" PRIx64 ")", m->path,
                             m->data_fp, fp);
+    if (m->neural && m->encoder_path[0]) {
+        sq_status st = sq_check_fingerprint(m->encoder_path, ds, err);
+        if (st != SQ_OK) return st;
+    }
+    m->n_items = ds->n_items;
     m->cfg.category = SQ_NONE;
     if (m->category_id[0]) {
         m->cfg.category = sq_dict_find(&ds->categories, m->category_id, strlen(m->category_id));

@@ -120,6 +120,8 @@ static sq_status create(sq_pred_scorer **out, const sq_pred_scorer_opts *o, sq_e
 }
 
 /* The model (new when training from scratch) and the buffers, once the data are known. */
+static sq_status buffers(neural *n, int n_features, sq_pred_task task, int K, sq_error *err);
+
 static sq_status setup(neural *n, const sq_pred_examples *train, sq_error *err) {
     const sq_dataset *ds = train->ds;
     sq_status st;
@@ -160,18 +162,23 @@ static sq_status setup(neural *n, const sq_pred_examples *train, sq_error *err) 
             return sq_error_set(err, SQ_ERR_USAGE, "neural scorer: %s has no sequence encoder",
                                 n->encoder);
     }
+    return buffers(n, train->n_features, train->task, sq_pred_n_outputs(train), err);
+}
+
+/* Batch buffers and the head, once the encoder n->m is in place. */
+static sq_status buffers(neural *n, int n_features, sq_pred_task task, int K, sq_error *err) {
     const sq_model_config *c = &n->m->cfg;
     n->B = c->batch < NEURAL_BATCH ? c->batch : NEURAL_BATCH;
     n->maxlen = c->maxlen;
     n->C = c->dim;
-    n->F = n->o.with_features ? train->n_features : 0;
+    n->F = n->o.with_features ? n_features : 0;
     n->etab = -1;
-    if (train->task == SQ_PRED_ITEM) {
+    if (task == SQ_PRED_ITEM) {
         n->etab = sq_nn_params_find(&n->m->params, "out_emb.weight"); /* caser */
         if (n->etab < 0) n->etab = sq_nn_params_find(&n->m->params, "item_emb.weight");
     }
     n->FD = n->F + (n->etab >= 0);
-    n->K = sq_pred_n_outputs(train);
+    n->K = K;
     const size_t rows = (size_t)n->B * n->maxlen;
     const int negs = c->negatives > 0 ? c->negatives : 1;
     n->seq_off = malloc(((size_t)n->B + 1) * sizeof *n->seq_off);
@@ -199,11 +206,18 @@ static sq_batch pack(neural *n, const sq_pred_examples *ex, const size_t *idx, i
     for (int s = 0; s < cnt; s++) {
         uint64_t b, e;
         sq__neural_span(ex, idx[s], n->maxlen, &b, &e);
-        const int L = (int)(e - b);
-        for (int j = 0; j < L; j++) {
-            n->item[r + j] = ds->item[b + (uint64_t)j];
-            n->beh[r + j] = ds->behavior[b + (uint64_t)j];
-            n->pos[r + j] = n->maxlen - L + j; /* right-aligned, as sq_train's batches */
+        /* items the encoder does not know (posted to the service; never offline, where the
+         * span is read as it is) are skipped, the span reaching further back instead */
+        const uint32_t V = (uint32_t)n->m->cfg.n_items;
+        int L = 0;
+        for (uint64_t j = b; j < e; j++) L += ds->item[j] < V;
+        while (L < n->maxlen && b > ex->seq_begin[idx[s]]) L += ds->item[--b] < V;
+        for (int q = 0; b < e; b++) {
+            if (ds->item[b] >= V) continue;
+            n->item[r + q] = ds->item[b];
+            n->beh[r + q] = ds->behavior[b];
+            n->pos[r + q] = n->maxlen - L + q; /* right-aligned, as sq_train's batches */
+            q++;
         }
         r += L;
         n->seq_off[s + 1] = r;
@@ -494,6 +508,67 @@ static sq_status predict(sq_pred_scorer *s, const sq_pred_examples *ex, float *p
         }
     }
     return SQ_OK;
+}
+
+/* ---- saving and restoring a fitted scorer (the task heads of shopseq serve) ---- */
+int sq__neural_is(const sq_pred_scorer *s) { return s && s->ops == &sq_pred_neural_ops; }
+
+sq_status sq__neural_export(const sq_pred_scorer *s, const char *enc_path,
+                            const char *const *enc_meta, sq__neural_head *h, sq_error *err) {
+    const neural *n = (const neural *)s;
+    if (!sq__neural_is(s) || !n->head.arena)
+        return sq_error_set(err, SQ_ERR_USAGE, "neural scorer: export before fit");
+    if (n->etab >= 0)
+        return sq_error_set(err, SQ_ERR_USAGE, "neural scorer: the item task cannot be saved");
+    sq_status st = sq_model_save(n->m, enc_path, enc_meta, 0, err);
+    if (st != SQ_OK) return st;
+    const sq_nn_params *p = &n->head.params;
+    h->hidden = n->head.hidden;
+    h->in_dim = n->head.in_dim;
+    h->out = n->head.out;
+    h->n_features = n->F;
+    h->with_features = n->o.with_features;
+    h->finetune_all = n->o.finetune_all;
+    h->w[0] = sq_nn_param(p, n->head.w1);
+    h->w[1] = sq_nn_param(p, n->head.b1);
+    h->w[2] = sq_nn_param(p, n->head.w2);
+    h->w[3] = sq_nn_param(p, n->head.b2);
+    return SQ_OK;
+}
+
+sq_status sq__neural_restore(sq_pred_scorer **out, const char *enc_path, const sq__neural_head *h,
+                             sq_pred_task task, int n_features, sq_error *err) {
+    *out = NULL;
+    sq_pred_scorer_opts o;
+    sq_pred_scorer_opts_default(&o);
+    o.checkpoint = enc_path;
+    o.with_features = h->with_features;
+    o.finetune_all = h->finetune_all;
+    o.hidden = h->hidden;
+    o.threads = 0; /* leave the caller's OpenMP setting alone */
+    sq_pred_scorer *s;
+    sq_status st = create(&s, &o, err);
+    if (st != SQ_OK) return st;
+    neural *n = (neural *)s;
+    st = buffers(n, n_features, task, h->out, err);
+    if (st == SQ_OK && (n->head.in_dim != h->in_dim || n->F != h->n_features))
+        st = sq_error_set(err, SQ_ERR_FORMAT, "%s: the head takes %d inputs, the encoder and "
+                          "features give %d", enc_path, h->in_dim, n->head.in_dim);
+    if (st != SQ_OK) {
+        destroy(s);
+        return st;
+    }
+    const sq_nn_params *p = &n->head.params;
+    const int idx[4] = {n->head.w1, n->head.b1, n->head.w2, n->head.b2};
+    for (int i = 0; i < 4; i++)
+        memcpy(sq_nn_param(p, idx[i]), h->w[i], p->t[idx[i]].numel * sizeof(float));
+    *out = s;
+    return SQ_OK;
+}
+
+size_t sq__neural_head_numel(const sq__neural_head *h, int i) {
+    const size_t hid = (size_t)h->hidden, in = (size_t)h->in_dim, out = (size_t)h->out;
+    return i == 0 ? hid * in : i == 1 ? hid : i == 2 ? out * hid : out;
 }
 
 const sq_pred_scorer_ops sq_pred_neural_ops = {

@@ -30,11 +30,15 @@ for task in purchase churn next-behavior; do
 done
 "$BIN" predict "$T/s.sqd" --task purchase --evaluate --json --save-model "$T/eval.safetensors" \
   >/dev/null 2>&1 || fail "--evaluate --save-model"
+# a neural head: the checkpoint's encoder fine-tuned with an MLP head, saved beside it
+"$BIN" predict "$T/s.sqd" --task purchase --model "$T/m.safetensors" --finetune all --epochs 2 \
+  --threads 1 \
+  --format json --out "$T/neural.jsonl" --save-model "$T/neural.safetensors" 2>"$T/predict.log" \
+  || { cat "$T/predict.log"; fail "predict --model --save-model"; }
+[ -s "$T/neural.safetensors.encoder.safetensors" ] || fail "no encoder beside the neural head"
 set +e
 "$BIN" predict "$T/s.sqd" --task item --save-model "$T/x.safetensors" >/dev/null 2>"$T/err"
 [ $? -eq 2 ] && grep -q "item" "$T/err" || fail "--task item --save-model must be refused (exit 2)"
-"$BIN" predict "$T/s.sqd" --task purchase --model "$T/m.safetensors" --save-model "$T/x.safetensors" >/dev/null 2>&1
-[ $? -eq 2 ] || fail "--save-model with --model must be refused (exit 2)"
 set -e
 "$BIN" predict --help | grep -q -- "--save-model" || fail "predict --help does not mention --save-model"
 "$BIN" serve --help | grep -q -- "--predict-model" || fail "serve --help does not mention --predict-model"
@@ -88,6 +92,12 @@ refused "both for task purchase" "$T/purchase.safetensors" "$T/purchase.safetens
 "$BIN" predict "$T/o.sqd" --task purchase --out "$T/o.csv.scores" --save-model "$T/other.safetensors" \
   >/dev/null 2>&1 || fail "predict other"
 refused "another dataset" "$T/other.safetensors"
+mkdir -p "$T/n2"
+cp "$T/neural.safetensors" "$T/n2/neural.safetensors"
+cp "$T/m.safetensors" "$T/n2/neural.safetensors.encoder.safetensors"   # another encoder
+refused "not the one saved with it" "$T/n2/neural.safetensors"
+rm "$T/n2/neural.safetensors.encoder.safetensors"
+refused "cannot open" "$T/n2/neural.safetensors"
 
 # ---- without heads: 501 naming the flag ----
 start
@@ -216,6 +226,44 @@ with urllib.request.urlopen(rq, timeout=30) as r:
 st, j = post("/v1/predict", {"user": u, "tasks": ["purchase"]})
 assert st == 200 and j["predictions"]["purchase"] == p1, (p1, j)
 print("served heads ok:", checked, "users x tasks equal to offline")
+PY
+stop
+
+# ---- a neural head: equal to offline, posted events (unknown items too) scored ----
+rm -rf "$T/state"
+start --predict-model "$T/neural.safetensors"
+python3 - "$U" "$T" <<'PY' || fail "served neural head"
+import json, sys, urllib.request, urllib.error
+base, T = sys.argv[1:3]
+def post(path, body):
+    rq = urllib.request.Request(base + path, data=json.dumps(body).encode())
+    try:
+        with urllib.request.urlopen(rq, timeout=30) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+rows = [json.loads(l) for l in open(f"{T}/neural.jsonl")]
+for row in rows[:5] + rows[-3:]:
+    st, j = post("/v1/predict", {"user": row["user"], "tasks": ["purchase"]})
+    h = j["predictions"]["purchase"]
+    assert st == 200 and abs(h["probability"] - row["score"]) <= 1e-5, (row, h)
+u = rows[0]["user"]
+st, j = post("/v1/predict", {"user": u, "tasks": ["purchase"]})
+p0 = j["predictions"]["purchase"]
+item = open(f"{T}/s.csv").readlines()[1].split(",")[1]
+ev = [{"user": u, "item": it, "behavior": "cart", "time": p0["cut_ms"] + 60000 * (i + 1)}
+      for i, it in enumerate([item, "unknown-item-x", item])]
+st, a = post("/v1/events", ev)
+assert st == 200 and a["unknown_items"] == 1, a
+st, j = post("/v1/predict", {"user": u, "tasks": ["purchase"]})
+p1 = j["predictions"]["purchase"]
+assert st == 200 and p1["history_used"] == p0["history_used"] + 3, (p0, p1)
+assert abs(p1["probability"] - p0["probability"]) > 1e-6, (p0, p1)
+# a user known only by items the encoder has never seen: the base rate, flagged
+st, a = post("/v1/events", {"user": "only-new-items", "item": "unknown-item-y", "time": p0["cut_ms"] - 1000})
+st, j = post("/v1/predict", {"user": "only-new-items", "tasks": ["purchase"]})
+assert st == 200 and j["predictions"]["purchase"]["fallback"] == "base_rate", j
+print("served neural head ok")
 PY
 stop
 echo "PASS"
