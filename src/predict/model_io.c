@@ -381,9 +381,6 @@ sq_status sq_pred_model_load(sq_pred_model *m, const char *path, sq_error *err) 
     if (!neural) memcpy(m->lr.w, w, k * (nf + 1) * sizeof *w);
     memcpy(m->base_rate, br, k * sizeof *br);
     if (neural && (st = load_neural(m, &f, path, v, err)) != SQ_OK) goto fail;
-    snprintf(m->path, sizeof m->path, "%s", path);
-    snprintf(m->category_id, sizeof m->category_id, "%s", v[6]);
-    snprintf(m->label, sizeof m->label, "%s", v[15]);
     sq_st_free(&f);
     return SQ_OK;
 fail:
