@@ -17,12 +17,15 @@
 int sq_bert4rec_mask_token(const sq_model *m);
 
 /* Encodes n_seq packed sequences: tok (N) in [0, n_items], pos (N) in [0, maxlen] (the
- * position table has maxlen + 1 rows), beh (N) or NULL. N may not exceed
+ * position table has maxlen + 1 rows), beh and gap (N) or NULL (behaviour and time-gap
+ * buckets, model.h; category and price come from the model's item tables; [mask] tokens
+ * get no side embedding). N may not exceed
  * cfg.batch * (cfg.maxlen + 1). train = 1 applies dropout (stream `seed`) and keeps the
  * activations for sq_bert4rec_encoder_backward. Returns the hidden states (N, dim), valid
  * until the next call on m. */
 const float *sq_bert4rec_encode(sq_model *m, int n_seq, const int *seq_off, const uint32_t *tok,
-                                const int *pos, const uint8_t *beh, int train, uint64_t seed);
+                                const int *pos, const uint8_t *beh, const uint8_t *gap, int train,
+                                uint64_t seed);
 
 /* Accumulates into m->params.grad the gradient of a loss whose gradient with respect to the
  * hidden states of the last sq_bert4rec_encode is dh (N, dim). dh is not modified. */

@@ -32,7 +32,7 @@ typedef struct sq_compare_opts {
     int loss;            /* sq_loss_kind overriding the neural models' where they have it; -1 */
     int negatives;       /* > 0: negatives per row, with the overridden loss */
     double dropout;      /* >= 0 overrides the neural models' dropout; -1 */
-    int behavior;        /* behaviour-type embeddings in every neural model */
+    int features;        /* side embeddings in every neural model (SQ_FEAT_* mask) */
     double max_seconds;  /* training time limit per model (0 = none) */
     float lr;            /* AdamW (0.001) */
     uint64_t seed;       /* (42) */

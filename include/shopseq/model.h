@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "shopseq/dataset.h"
 #include "shopseq/nn.h"
 #include "shopseq/status.h"
 
@@ -32,6 +33,11 @@ typedef struct sq_model_config {
     int maxlen;        /* longest input sequence (positions) */
     float dropout;
     int use_behavior;  /* add a behaviour-type embedding per event (0 = the paper) */
+    /* side embeddings added to each event's input (0 = the paper; features.c): the item's
+     * category and price bucket (per-item tables in the model, looked up from the item id)
+     * and the log2 time gap to the user's previous event (sq_batch.gap) */
+    int use_category, use_price, use_gap;
+    int n_categories;  /* the dataset's categories when use_category (table rows - 1) */
     sq_loss_kind loss;
     int negatives;     /* negatives per position for BCE / sampled softmax */
     int batch;         /* largest batch (sequences) the activation arena is sized for */
@@ -52,7 +58,10 @@ typedef struct sq_batch {
     int n_seq;
     const int *seq_off;       /* (n_seq+1) */
     const uint32_t *item;     /* (N) input items */
-    const uint8_t *behavior;  /* (N) or NULL */
+    const uint8_t *behavior;  /* (N) or NULL: no behaviour embedding */
+    const uint8_t *gap;       /* (N) or NULL: time-gap bucket of each event to the user's
+                                 previous one (sq_gap_bucket; 0 = first/unknown); NULL: no
+                                 gap embedding */
     const int *pos;           /* (N) position ids in [0, maxlen) */
     const uint32_t *target;   /* (N) or NULL (scoring) */
     const uint32_t *neg;      /* (N * n_neg) or NULL */
@@ -97,7 +106,50 @@ struct sq_model {
     const sq_model_ops *ops;
     sq_model_config cfg;
     sq_nn_params params; /* save / load / optimiser work on this alone */
+    /* per-item side tables (not trained; saved in checkpoints), allocated by
+     * sq_model_create when the feature is on, zero (= unknown) until filled
+     * (sq_features_attach / sq_model_set_item_features) */
+    int32_t *item_category; /* (n_items) category + 1, 0 = unknown; when cfg.use_category */
+    int32_t *item_price;    /* (n_items) price bucket 1..SQ_PRICE_BUCKETS, 0 = unknown */
 };
+
+/* ---- side features (features.c) ----
+ * Every neural model's input row is  item_emb[item] (model-specific scaling) + pos
+ * + B[behaviour] + K[category(item)] + P[price_bucket(item)] + G[gap]  for the enabled
+ * ones: a plain sum of same-width (dim) embeddings, so a feature off costs nothing and the
+ * defaults are the papers' models. BERT4Rec adds none at [mask] tokens (they would leak the
+ * hidden event). */
+enum { SQ_PRICE_BUCKETS = 10, SQ_GAP_BUCKETS = 32 };
+enum { SQ_FEAT_BEHAVIOR = 1, SQ_FEAT_CATEGORY = 2, SQ_FEAT_PRICE = 4, SQ_FEAT_GAP = 8 };
+/* Bucket of the gap between two events: 1 + floor(log2(1 + seconds)), capped at
+ * SQ_GAP_BUCKETS - 1 (negative gaps count as 0 s). Bucket 0 is "no previous event". */
+uint8_t sq_gap_bucket(int64_t prev_ms, int64_t cur_ms);
+/* gap[j] for events [begin, begin + n) of one user whose first event is `first` (indices
+ * into time_ms): bucket to the previous event, 0 for the user's first. The one helper every
+ * batch builder uses. */
+void sq_gap_fill(uint8_t *gap, const int64_t *time_ms, uint64_t first, uint64_t begin, int n);
+/* "behavior,category,price,gap" (any subset, comma-separated; "none", "all") to a
+ * SQ_FEAT_* mask; -1 and a message naming the bad word if unknown. */
+int sq_features_parse(const char *list, sq_error *err);
+void sq_features_set(sq_model_config *c, int mask);
+int sq_features_mask(const sq_model_config *c);
+/* "behavior,gap" or "none" into buf */
+const char *sq_features_name(int mask, char *buf, size_t n);
+/* Checks that ds has the columns the config's features need (SQ_ERR_USAGE naming the
+ * missing column) and sets c->n_categories. Call before sq_model_create. */
+sq_status sq_features_prepare(sq_model_config *c, const sq_dataset *ds, sq_error *err);
+/* Fills m's per-item tables from ds: the item's category, and its price bucket (deciles of
+ * the items' mean known price). */
+sq_status sq_features_attach(sq_model *m, const sq_dataset *ds, sq_error *err);
+/* Copies given tables (n_items each; NULL leaves one as is); values are range-checked. */
+sq_status sq_model_set_item_features(sq_model *m, const int32_t *category, const int32_t *price,
+                                     sq_error *err);
+/* prepare + create + attach: a new model for training on ds. */
+sq_status sq_model_create_for(sq_model **m, sq_model_config *cfg, const sq_dataset *ds,
+                              sq_error *err);
+/* SQ_ERR_USAGE if m needs a feature ds cannot supply (e.g. gap on data without times):
+ * scoring a checkpoint with features its input lacks would be silently wrong. */
+sq_status sq_features_check_data(const sq_model *m, const sq_dataset *ds, sq_error *err);
 
 /* Looks the model up by cfg->model and creates it. */
 sq_status sq_model_create(sq_model **m, const sq_model_config *cfg, sq_error *err);

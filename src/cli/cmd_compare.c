@@ -37,7 +37,9 @@ static const char usage_text[] =
     "                      uniform items; not sasrec)\n"
     "  --negatives N       negatives per row for sampled/bce\n"
     "  --dropout P         override the neural models' dropout\n"
-    "  --behavior          behaviour-type embeddings in every neural model\n"
+    "  --features LIST     side embeddings in every neural model, comma-separated: behavior,\n"
+    "                      category, price, gap (see shopseq train --help); none (default), all\n"
+    "  --behavior          the same as --features behavior\n"
     "  --lr X              AdamW learning rate (0.001)\n"
     "  --seed N            (42)\n"
     "  --threads N         OpenMP threads (default: all cores)\n"
@@ -55,7 +57,7 @@ static const char usage_text[] =
 
 int sq_cmd_compare(int argc, char **argv) {
     enum { O_MODELS = 256, O_EPOCHS, O_MAXSEC, O_EVERY, O_PAT, O_EVU, O_TESTU, O_MAXLEN, O_BATCH,
-           O_LR, O_SEED, O_THREADS, O_JSON, O_QUIET, O_TEST, O_DIM, O_LOSS, O_NEG, O_DROP, O_BEH };
+           O_LR, O_SEED, O_THREADS, O_JSON, O_QUIET, O_TEST, O_DIM, O_LOSS, O_NEG, O_DROP, O_BEH, O_FEAT };
     static const struct option opts[] = {
         {"models", required_argument, 0, O_MODELS}, {"epochs", required_argument, 0, O_EPOCHS},
         {"max-seconds", required_argument, 0, O_MAXSEC},
@@ -66,7 +68,7 @@ int sq_cmd_compare(int argc, char **argv) {
         {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
         {"test-data", required_argument, 0, O_TEST}, {"dim", required_argument, 0, O_DIM},
         {"loss", required_argument, 0, O_LOSS}, {"negatives", required_argument, 0, O_NEG},
-        {"dropout", required_argument, 0, O_DROP}, {"behavior", no_argument, 0, O_BEH}, {"json", no_argument, 0, O_JSON}, {"quiet", no_argument, 0, O_QUIET},
+        {"dropout", required_argument, 0, O_DROP}, {"behavior", no_argument, 0, O_BEH}, {"features", required_argument, 0, O_FEAT}, {"json", no_argument, 0, O_JSON}, {"quiet", no_argument, 0, O_QUIET},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     char models_buf[512] = "sasrec,bert4rec,gru4rec,lstm,caser,pop,itemknn,markov";
     sq_compare_opts st;
@@ -126,7 +128,14 @@ int sq_cmd_compare(int argc, char **argv) {
                 return sq_cli_usage("compare", "--dropout needs a number in [0, 1), got '%s'", optarg);
             st.dropout = x;
             break;
-        case O_BEH: st.behavior = 1; break;
+        case O_BEH: st.features |= SQ_FEAT_BEHAVIOR; break;
+        case O_FEAT: {
+            sq_error ferr = {0};
+            int mask = sq_features_parse(optarg, &ferr);
+            if (mask < 0) return sq_cli_usage("compare", "--features: %s", ferr.msg);
+            st.features = mask | (st.features & SQ_FEAT_BEHAVIOR);
+            break;
+        }
         case O_JSON: json = 1; break;
         case O_QUIET: quiet = 1; break;
         default: return sq_cli_usage("compare", "bad option");
@@ -151,6 +160,13 @@ int sq_cmd_compare(int argc, char **argv) {
     sq_error err = {0};
     sq_dataset ds = {0};
     if (sq_dataset_open(&ds, argv[optind], &err) != SQ_OK) return sq_cli_fail("compare", &err);
+    sq_model_config fcfg; /* a missing column fails here, not once per model */
+    sq_model_config_default(&fcfg);
+    sq_features_set(&fcfg, st.features);
+    if (sq_features_prepare(&fcfg, &ds, &err) != SQ_OK) {
+        sq_dataset_close(&ds);
+        return sq_cli_fail("compare", &err);
+    }
     if (test_path) {
         if (sq_dataset_open(&test, test_path, &err) != SQ_OK) {
             sq_dataset_close(&ds);

@@ -25,7 +25,11 @@ static const char usage_text[] =
     "  --heads N           attention heads (1)\n"
     "  --maxlen N          longest input sequence (200)\n"
     "  --dropout P         dropout rate (0.2)\n"
-    "  --behavior          add a behaviour-type embedding per event (off = the paper)\n"
+    "  --features LIST     side embeddings added to each event's input, comma-separated:\n"
+    "                      behavior (event type), category, price (the item's price decile),\n"
+    "                      gap (log2 time since the user's previous event); none (default,\n"
+    "                      = the paper), all. Each needs its column in DATA\n"
+    "  --behavior          the same as --features behavior (kept for old scripts)\n"
     "  --init-std X        sasrec: initialise every matrix from N(0, X) instead of the\n"
     "                      paper's xavier normal (0 = xavier; 0.02 = RecBole's choice)\n"
     "  --loss KIND         bce (one sampled negative, the paper), ce (full softmax),\n"
@@ -53,8 +57,9 @@ static const char usage_text[] =
     "      --out beauty.safetensors\n";
 
 enum {
-    O_MODEL = 256, O_DIM, O_BLOCKS, O_HEADS, O_MAXLEN, O_DROPOUT, O_BEHAVIOR, O_LOSS, O_NEG,
-    O_LR, O_WD, O_INIT_STD, O_BATCH, O_EPOCHS, O_EVAL_EVERY, O_PATIENCE, O_EVAL_USERS, O_MAXSEC, O_SEED,
+    O_MODEL = 256, O_DIM, O_BLOCKS, O_HEADS, O_MAXLEN, O_DROPOUT, O_BEHAVIOR, O_FEATURES, O_LOSS,
+    O_NEG, O_LR, O_WD, O_INIT_STD, O_BATCH, O_EPOCHS, O_EVAL_EVERY, O_PATIENCE, O_EVAL_USERS,
+    O_MAXSEC, O_SEED,
     O_THREADS, O_RESUME, O_OUT, O_QUIET
 };
 
@@ -71,7 +76,8 @@ int sq_cmd_train(int argc, char **argv) {
         {"model", required_argument, 0, O_MODEL}, {"dim", required_argument, 0, O_DIM},
         {"blocks", required_argument, 0, O_BLOCKS}, {"heads", required_argument, 0, O_HEADS},
         {"maxlen", required_argument, 0, O_MAXLEN}, {"dropout", required_argument, 0, O_DROPOUT},
-        {"behavior", no_argument, 0, O_BEHAVIOR}, {"loss", required_argument, 0, O_LOSS},
+        {"behavior", no_argument, 0, O_BEHAVIOR}, {"features", required_argument, 0, O_FEATURES},
+        {"loss", required_argument, 0, O_LOSS},
         {"negatives", required_argument, 0, O_NEG}, {"lr", required_argument, 0, O_LR},
         {"weight-decay", required_argument, 0, O_WD},
         {"init-std", required_argument, 0, O_INIT_STD}, {"batch", required_argument, 0, O_BATCH},
@@ -155,6 +161,13 @@ int sq_cmd_train(int argc, char **argv) {
             break;
         }
         case O_BEHAVIOR: cfg.use_behavior = 1; break;
+        case O_FEATURES: {
+            sq_error ferr = {0};
+            int mask = sq_features_parse(optarg, &ferr);
+            if (mask < 0) return sq_cli_usage("train", "--features: %s", ferr.msg);
+            sq_features_set(&cfg, mask | (cfg.use_behavior ? SQ_FEAT_BEHAVIOR : 0));
+            break;
+        }
         case O_LOSS: {
             int l = sq_loss_from_name(optarg);
             if (l < 0) return sq_cli_usage("train", "--loss must be bce, ce, sampled or shared, got '%s'", optarg);
@@ -182,7 +195,7 @@ int sq_cmd_train(int argc, char **argv) {
         if (st == SQ_OK) st = sq_check_fingerprint(resume, &ds, &err);
     } else {
         cfg.n_items = (int)ds.n_items;
-        st = sq_model_create(&m, &cfg, &err);
+        st = sq_model_create_for(&m, &cfg, &ds, &err);
     }
     if (st != SQ_OK) {
         sq_model_free(m);
@@ -193,13 +206,15 @@ int sq_cmd_train(int argc, char **argv) {
     to.resume = resume;
     to.log = quiet ? NULL : stderr;
     to.progress = !quiet && isatty(fileno(stderr));
+    char feats[64];
     if (!quiet)
         fprintf(stderr,
                 "train %s: %u users, %u items, %llu events; dim %d, blocks %d, heads %d, maxlen "
-                "%d, loss %s, %zu parameters, %d threads\n",
+                "%d, loss %s, features %s, %zu parameters, %d threads\n",
                 m->cfg.model, ds.n_users, ds.n_items, (unsigned long long)ds.n_events, m->cfg.dim,
                 m->cfg.blocks, m->cfg.heads, m->cfg.maxlen, sq_loss_name(m->cfg.loss),
-                m->params.total, sq_nn_threads());
+                sq_features_name(sq_features_mask(&m->cfg), feats, sizeof feats), m->params.total,
+                sq_nn_threads());
     sq_train_result r;
     st = sq_train(m, &ds, &to, &r, &err);
     if (st == SQ_OK && !quiet) {

@@ -61,10 +61,10 @@ static void run_one(const char *name, const sq_dataset *ds, const sq_compare_opt
         /* negatives go with the overridden loss (a model keeping its own keeps its own) */
         if (st->negatives > 0 && (take || st->loss < 0)) cfg.negatives = st->negatives;
         if (st->dropout >= 0) cfg.dropout = (float)st->dropout;
-        cfg.use_behavior = st->behavior;
+        sq_features_set(&cfg, st->features);
     }
     sq_model *m;
-    if (sq_model_create(&m, &cfg, &err) != SQ_OK) goto fail;
+    if (sq_model_create_for(&m, &cfg, ds, &err) != SQ_OK) goto fail;
     r->params = m->params.total;
     sq_train_opts to = {.epochs = counting ? 1 : st->epochs, .lr = st->lr,
                         .eval_every = counting ? 0 : eval_every, .patience = st->patience,

@@ -1,7 +1,9 @@
 /* BERT4Rec (Sun et al., CIKM 2019) over packed sequences.
  *
  * Encoder (post-LN Transformer, as BERT and the official BERT4Rec code):
- *   x = drop(LN_emb(E[tok] + P[pos] (+ B[behaviour], not on [mask] tokens)))
+ *   x = drop(LN_emb(E[tok] + P[pos] (+ side embeddings, features.c; none on [mask] tokens,
+ *                                       which would leak the hidden event's behaviour,
+ *                                       category, price or time)))
  *   per block:  x1 = LN1(x + drop(MHA(x)))      bidirectional within each sequence
  *               x  = LN2(x1 + drop(W2 gelu(W1 x1 + b1) + b2))      (inner size 4C)
  * Head (BERT's masked-LM head, without the per-item output bias):
@@ -24,8 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shopseq/behavior.h"
 #include "shopseq/bert4rec.h"
+#include "models/features.h"
 #include "models/shared_loss.h"
 #include "shopseq/model.h"
 
@@ -40,7 +42,8 @@ typedef struct {
 typedef struct {
     sq_model base;
     int C, B, H, V, maxpos;
-    int item_emb, pos_emb, beh_emb, eln_w, eln_b, ht_w, ht_b, hln_w, hln_b;
+    int item_emb, pos_emb, eln_w, eln_b, ht_w, ht_b, hln_w, hln_b;
+    sq__side side;
     block_ix *bix;
     block_act *act;
     float *arena;
@@ -48,10 +51,10 @@ typedef struct {
     /* token batch */
     uint32_t *tok;
     int *pos, *seq_off, *mrow;
-    uint8_t *beh;
+    uint8_t *beh, *gap;
     uint32_t *mtgt;
     int n_seq, N, M;
-    const uint8_t *beh_used;
+    sq__side_in side_in; /* of the last encode */
     /* activations */
     float *e0, *me, *se, *xout;
     float *hsel, *t1, *t2, *t3, *mh, *sh;
@@ -75,6 +78,7 @@ static void destroy(sq_model *mm) {
     free(m->seq_off);
     free(m->mrow);
     free(m->beh);
+    free(m->gap);
     free(m->mtgt);
     free(m);
 }
@@ -110,10 +114,14 @@ static sq_status create(sq_model **out, const sq_model_config *cfg, sq_error *er
     int bad = 0;
     m->item_emb = add(p, "item_emb.weight", cfg->n_items + 1, C);
     m->pos_emb = add(p, "pos_emb.weight", m->maxpos, C);
-    m->beh_emb = cfg->use_behavior ? add(p, "beh_emb.weight", SQ_BEHAVIOR_COUNT, C) : -2;
+    sq_status sst = sq__side_add(&m->side, p, cfg, err);
+    if (sst != SQ_OK) {
+        destroy(&m->base);
+        return sst;
+    }
     m->eln_w = add(p, "emb_ln.weight", C, 0);
     m->eln_b = add(p, "emb_ln.bias", C, 0);
-    bad |= m->item_emb < 0 || m->pos_emb < 0 || m->beh_emb == -1 || m->eln_b < 0;
+    bad |= m->item_emb < 0 || m->pos_emb < 0 || m->eln_b < 0;
     for (int l = 0; l < B; l++) {
         char n[64];
         block_ix *I = &m->bix[l];
@@ -176,8 +184,9 @@ static sq_status create(sq_model **out, const sq_model_config *cfg, sq_error *er
     m->seq_off = malloc(((size_t)cfg->batch + 1) * sizeof *m->seq_off);
     m->mrow = malloc(N * sizeof *m->mrow);
     m->beh = malloc(N);
+    m->gap = malloc(N);
     m->mtgt = malloc(N * sizeof *m->mtgt);
-    if (!m->arena || !m->tok || !m->pos || !m->seq_off || !m->mrow || !m->beh || !m->mtgt) {
+    if (!m->arena || !m->tok || !m->pos || !m->seq_off || !m->mrow || !m->beh || !m->gap || !m->mtgt) {
         destroy(&m->base);
         return sq_error_set(err, SQ_ERR_NOMEM, "out of memory for %zu MB of activations",
                             total * sizeof(float) >> 20);
@@ -219,7 +228,8 @@ static uint64_t site_seed(uint64_t base, int layer, int site) {
 int sq_bert4rec_mask_token(const sq_model *m) { return m->cfg.n_items; }
 
 const float *sq_bert4rec_encode(sq_model *mm, int n_seq, const int *seq_off, const uint32_t *tok,
-                                const int *pos, const uint8_t *beh, int train, uint64_t seed) {
+                                const int *pos, const uint8_t *beh, const uint8_t *gap, int train,
+                                uint64_t seed) {
     bert *m = (bert *)mm;
     const sq_model_config *cfg = &m->base.cfg;
     const sq_nn_params *p = &m->base.params;
@@ -232,21 +242,13 @@ const float *sq_bert4rec_encode(sq_model *mm, int n_seq, const int *seq_off, con
     if (seq_off != m->seq_off) memcpy(m->seq_off, seq_off, ((size_t)n_seq + 1) * sizeof *seq_off);
     if (tok != m->tok) memcpy(m->tok, tok, (size_t)N * sizeof *tok);
     if (pos != m->pos) memcpy(m->pos, pos, (size_t)N * sizeof *pos);
-    m->beh_used = NULL;
-    if (beh && m->beh_emb >= 0) {
-        if (beh != m->beh) memcpy(m->beh, beh, (size_t)N);
-        m->beh_used = m->beh;
-    }
+    /* side inputs are kept (copied) for the backward */
+    if (beh && beh != m->beh) memcpy(m->beh, beh, (size_t)N);
+    if (gap && gap != m->gap) memcpy(m->gap, gap, (size_t)N);
+    m->side_in = (sq__side_in){m->tok, beh ? m->beh : NULL, gap ? m->gap : NULL};
     sq_nn_embedding_forward(m->e0, m->tok, sq_nn_param(p, m->item_emb), N, C, 1.0f);
     sq_nn_embedding_add_forward(m->e0, (const uint32_t *)m->pos, sq_nn_param(p, m->pos_emb), N, C);
-    if (m->beh_used) {
-        const float *tab = sq_nn_param(p, m->beh_emb);
-        for (int i = 0; i < N; i++) {
-            if (m->tok[i] == (uint32_t)m->V) continue;
-            const float *e = tab + (size_t)(m->beh_used[i] % SQ_BEHAVIOR_COUNT) * C;
-            for (int c = 0; c < C; c++) m->e0[(size_t)i * C + c] += e[c];
-        }
-    }
+    sq__side_forward(&m->side, &m->base, &m->side_in, N, m->e0); /* skips [mask] tokens */
     float *x = m->act[0].x;
     sq_nn_layernorm_forward(x, m->me, m->se, m->e0, sq_nn_param(p, m->eln_w),
                             sq_nn_param(p, m->eln_b), N, C, cfg->ln_eps);
@@ -331,14 +333,7 @@ void sq_bert4rec_encoder_backward(sq_model *mm, const float *dh) {
     sq_nn_embedding_backward(sq_nn_pgrad(p, m->item_emb), m->dr, m->tok, N, C, 1.0f);
     sq_nn_embedding_backward(sq_nn_pgrad(p, m->pos_emb), m->dr, (const uint32_t *)m->pos, N, C,
                              1.0f);
-    if (m->beh_used) {
-        float *g = sq_nn_pgrad(p, m->beh_emb);
-        for (int i = 0; i < N; i++) {
-            if (m->tok[i] == (uint32_t)m->V) continue;
-            float *e = g + (size_t)(m->beh_used[i] % SQ_BEHAVIOR_COUNT) * C;
-            for (int c = 0; c < C; c++) e[c] += m->dr[(size_t)i * C + c];
-        }
-    }
+    sq__side_backward(&m->side, &m->base, &m->side_in, N, m->dr);
 }
 
 /* Builds the token batch from a model batch: with targets (training), the whole sequences
@@ -359,7 +354,9 @@ static void build_tokens(bert *m, const sq_batch *b, int train) {
             if (j < L) item = b->item[r];
             else item = train && b->target ? b->target[r1 - 1] : (uint32_t)m->V;
             m->tok[t] = item;
+            /* the appended target token's behaviour and time are not in the batch */
             m->beh[t] = j < L && b->behavior ? b->behavior[r] : 0;
+            m->gap[t] = j < L && b->gap ? b->gap[r] : 0;
             m->pos[t] = maxpos - T + j;
             if (train && b->target && L > 0 && sq_nn_hash_uniform(b->seed, (uint64_t)t) < rho) {
                 m->mrow[M] = t;
@@ -404,7 +401,8 @@ static double loss(bert *m, float *dt3) {
 static double run(bert *m, const sq_batch *b, int train) {
     build_tokens(m, b, 1);
     const float *h = sq_bert4rec_encode(&m->base, b->n_seq, m->seq_off, m->tok, m->pos,
-                                        b->behavior ? m->beh : NULL, train, b->seed);
+                                        b->behavior ? m->beh : NULL, b->gap ? m->gap : NULL, train,
+                                        b->seed);
     head_forward(m, h);
     m->loss_seed = b->seed ^ 0x7F4A7C15F39CC060ull;
     return loss(m, NULL);
@@ -458,7 +456,8 @@ static void encode_op(sq_model *mm, const sq_batch *b, int train, float *rep) {
     bert *m = (bert *)mm;
     build_tokens(m, b, 0);
     const float *h = sq_bert4rec_encode(&m->base, b->n_seq, m->seq_off, m->tok, m->pos,
-                                        b->behavior ? m->beh : NULL, train, train ? b->seed : 0);
+                                        b->behavior ? m->beh : NULL, b->gap ? m->gap : NULL, train,
+                                        train ? b->seed : 0);
     head_forward(m, h);
     memcpy(rep, m->t3, (size_t)m->M * m->C * sizeof(float)); /* M = n_seq rows */
 }
@@ -474,7 +473,7 @@ static void score(sq_model *mm, const sq_batch *b, float *scores) {
     bert *m = (bert *)mm;
     build_tokens(m, b, 0);
     const float *h = sq_bert4rec_encode(&m->base, b->n_seq, m->seq_off, m->tok, m->pos,
-                                        b->behavior ? m->beh : NULL, 0, 0);
+                                        b->behavior ? m->beh : NULL, b->gap ? m->gap : NULL, 0, 0);
     head_forward(m, h);
     sq_nn_linear_forward(scores, m->t3, sq_nn_param(&m->base.params, m->item_emb), NULL, m->M, m->C,
                          m->V);

@@ -2,7 +2,7 @@
  * the published sequential-recommendation CNN with known results and the TextCNN encoder is
  * its horizontal half (filter heights 1..L with max-pooling over time). For each row r:
  *   X = the embeddings of the last L events up to and including r   (L, C), zero rows
- *       before the sequence start (+ behaviour embeddings by flag)
+ *       before the sequence start (+ side embeddings by flag, features.c)
  *   o_h = [relu(maxpool_t(conv_h(X)))  for h = 1..L]          (L * n_h)   horizontal
  *   o_v = [sum_l Wv[v, l] X[l, :] + bv[v]  for v < n_v]        (n_v * C)   vertical
  *   z = relu(fc1(drop([o_v, o_h])))                            (C)
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shopseq/behavior.h"
+#include "models/features.h"
 #include "models/shared_loss.h"
 #include "shopseq/model.h"
 
@@ -27,7 +27,7 @@ enum { MAX_L = 32 };
 typedef struct {
     sq_model base;
     int Lw, nh, nv, D; /* window, filters, concat width */
-    int item_emb, beh_emb, out_emb, conv_v_w, conv_v_b, fc1_w, fc1_b;
+    int item_emb, out_emb, conv_v_w, conv_v_b, fc1_w, fc1_b;
     int conv_h_w[MAX_L], conv_h_b[MAX_L];
     float *arena;
     float *X;     /* (N, L, C) windows */
@@ -36,6 +36,7 @@ typedef struct {
     float *z;     /* (N, C) after relu */
     int *am;      /* (N, L * n_h) argmax */
     float *dX, *dcat, *dz, *ce_scratch, *gather;
+    sq__side side;
     sq__shared_buf shared;
     uint64_t drop_seed;
     int last_train;
@@ -82,8 +83,11 @@ static sq_status create(sq_model **out, const sq_model_config *cfg, sq_error *er
         bad |= ix < 0;                                           \
     } while (0)
     ADD(m->item_emb, "item_emb.weight", 2, cfg->n_items, C);
-    m->beh_emb = -2;
-    if (cfg->use_behavior) ADD(m->beh_emb, "beh_emb.weight", 2, SQ_BEHAVIOR_COUNT, C);
+    sq_status sst = sq__side_add(&m->side, p, &m->base.cfg, err);
+    if (sst != SQ_OK) {
+        destroy(&m->base);
+        return sst;
+    }
     if (nv > 0) {
         ADD(m->conv_v_w, "conv_v.weight", 4, nv, 1, L, 1);
         ADD(m->conv_v_b, "conv_v.bias", 1, nv);
@@ -161,7 +165,7 @@ static void encode(caser *m, const sq_batch *b, int train) {
     if (train) m->drop_seed = b->seed;
     m->last_train = train;
     const float *E = sq_nn_param(p, m->item_emb);
-    const float *B = m->beh_emb >= 0 && b->behavior ? sq_nn_param(p, m->beh_emb) : NULL;
+    const sq__side_in in = sq__side_of(b);
 #pragma omp parallel for schedule(static)
     for (int s = 0; s < b->n_seq; s++)
         for (int r = b->seq_off[s]; r < b->seq_off[s + 1]; r++)
@@ -173,10 +177,7 @@ static void encode(caser *m, const sq_batch *b, int train) {
                     continue;
                 }
                 memcpy(x, E + (size_t)b->item[src] * C, (size_t)C * sizeof *x);
-                if (B) {
-                    const float *e = B + (size_t)(b->behavior[src] % SQ_BEHAVIOR_COUNT) * C;
-                    for (int c = 0; c < C; c++) x[c] += e[c];
-                }
+                sq__side_row(&m->side, &m->base, &in, src, x);
             }
     /* vertical: o_v[n, v*C + c] = bv[v] + sum_l Wv[v, l] X[n, l, c] */
     if (m->nv > 0) {
@@ -293,7 +294,7 @@ static void backward_from_dz(caser *m, const sq_batch *b) {
     }
     /* scatter the window gradients back to the embeddings (serial: rows repeat) */
     float *dE = sq_nn_pgrad(p, m->item_emb);
-    float *dB = m->beh_emb >= 0 && b->behavior ? sq_nn_pgrad(p, m->beh_emb) : NULL;
+    const sq__side_in in = sq__side_of(b);
     for (int s = 0; s < b->n_seq; s++)
         for (int r = b->seq_off[s]; r < b->seq_off[s + 1]; r++)
             for (int l = 0; l < L; l++) {
@@ -302,10 +303,7 @@ static void backward_from_dz(caser *m, const sq_batch *b) {
                 const float *g = m->dX + ((size_t)r * L + l) * C;
                 float *e = dE + (size_t)b->item[src] * C;
                 for (int c = 0; c < C; c++) e[c] += g[c];
-                if (dB) {
-                    float *eb = dB + (size_t)(b->behavior[src] % SQ_BEHAVIOR_COUNT) * C;
-                    for (int c = 0; c < C; c++) eb[c] += g[c];
-                }
+                sq__side_row_backward(&m->side, &m->base, &in, src, g);
             }
 }
 

@@ -1,7 +1,10 @@
 /* Model checkpoints as safetensors. Tensor names are the parameter names (PyTorch style);
  * optimizer moments, when saved, are "optim.m.<name>" / "optim.v.<name>". __metadata__
  * holds the config ("sq_model", "dim", ...), "sq_format": "shopseq-checkpoint-1", and
- * whatever key/value pairs the caller adds (fingerprints, trainer state). */
+ * whatever key/value pairs the caller adds (fingerprints, trainer state). Side features
+ * (features.c) are "use_behavior", "use_category", "use_price", "use_gap" (absent = 0 in
+ * older files) and "n_categories"; the per-item tables they read are the I32 tensors
+ * "feature.item_category" and "feature.item_price_bucket" (not trained). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,18 +19,19 @@ sq_status sq_model_save(const sq_model *m, const char *path, const char *const *
                         int with_optimizer, sq_error *err) {
     const sq_nn_params *p = &m->params;
     const sq_model_config *c = &m->cfg;
-    int n = p->n * (with_optimizer ? 3 : 1);
+    const int n_par = p->n * (with_optimizer ? 3 : 1);
+    int n = n_par + !!m->item_category + !!m->item_price;
     sq_st_entry *e = calloc((size_t)n, sizeof *e);
     char (*names)[96] = calloc((size_t)n, sizeof *names);
     enum { NKV = 64 };
     const char *kv[2 * NKV + 1] = {0};
-    char vals[20][64];
+    char vals[24][64];
     if (!e || !names) {
         free(e);
         free(names);
         return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
     }
-    for (int k = 0; k < n; k++) {
+    for (int k = 0; k < n_par; k++) {
         int i = k % p->n, part = k / p->n;
         const sq_nn_tensor *t = &p->t[i];
         const float *base = part == 0 ? p->data : part == 1 ? p->m : p->v;
@@ -40,6 +44,18 @@ sq_status sq_model_save(const sq_model *m, const char *path, const char *const *
         e[k].data = base + t->offset;
         e[k].nbytes = t->numel * sizeof(float);
     }
+    int n_tab = n_par;
+    const int32_t *tabs[2] = {m->item_category, m->item_price};
+    static const char *const tab_names[2] = {"feature.item_category", "feature.item_price_bucket"};
+    for (int q = 0; q < 2; q++)
+        if (tabs[q]) {
+            e[n_tab].name = tab_names[q];
+            e[n_tab].dtype = "I32";
+            e[n_tab].ndim = 1;
+            e[n_tab].shape[0] = c->n_items;
+            e[n_tab].data = tabs[q];
+            e[n_tab++].nbytes = (size_t)c->n_items * sizeof(int32_t);
+        }
     int j = 0, v = 0;
 #define KV(key, fmt, val)                                      \
     do {                                                       \
@@ -58,6 +74,10 @@ sq_status sq_model_save(const sq_model *m, const char *path, const char *const *
     KV("maxlen", "%d", c->maxlen);
     KV("dropout", "%.9g", (double)c->dropout);
     KV("use_behavior", "%d", c->use_behavior);
+    KV("use_category", "%d", c->use_category);
+    KV("use_price", "%d", c->use_price);
+    KV("use_gap", "%d", c->use_gap);
+    KV("n_categories", "%d", c->n_categories);
     KV("loss", "%s", sq_loss_name(c->loss));
     KV("negatives", "%d", c->negatives);
     KV("batch", "%d", c->batch);
@@ -131,6 +151,11 @@ sq_status sq_model_load(sq_model **out, const char *path, sq_error *err) {
     if (meta_num(&f, "filters_h", &x[11]) == 0) c.filters_h = (int)x[11];
     if (meta_num(&f, "filters_v", &x[11]) == 0) c.filters_v = (int)x[11];
     if (meta_num(&f, "init_std", &x[11]) == 0) c.init_std = (float)x[11];
+    /* side features: absent in older checkpoints (then off) */
+    if (meta_num(&f, "use_category", &x[11]) == 0) c.use_category = (int)x[11];
+    if (meta_num(&f, "use_price", &x[11]) == 0) c.use_price = (int)x[11];
+    if (meta_num(&f, "use_gap", &x[11]) == 0) c.use_gap = (int)x[11];
+    if (meta_num(&f, "n_categories", &x[11]) == 0) c.n_categories = (int)x[11];
     const char *ls = sq_st_meta(&f, "loss");
     c.loss = ls && sq_loss_from_name(ls) >= 0 ? (sq_loss_kind)sq_loss_from_name(ls) : SQ_LOSS_BCE;
     sq_model *m;
@@ -161,6 +186,30 @@ sq_status sq_model_load(sq_model **out, const char *path, sq_error *err) {
         }
     }
     p->step = step ? strtoll(step, NULL, 10) : 0;
+    /* the per-item side tables */
+    const char *tn[2] = {"feature.item_category", "feature.item_price_bucket"};
+    const int32_t *tv[2] = {NULL, NULL};
+    const int want[2] = {c.use_category, c.use_price};
+    for (int q = 0; q < 2; q++) {
+        if (!want[q]) continue;
+        const sq_st_tensor *t = sq_st_find(&f, tn[q]);
+        if (!t || strcmp(t->dtype, "I32") || t->ndim != 1 || t->shape[0] != c.n_items) {
+            st = sq_error_set(err, SQ_ERR_FORMAT, "%s: tensor '%s' %s", path, tn[q],
+                              t ? "is not I32 (n_items)" : "missing (its feature is on)");
+            sq_model_free(m);
+            sq_st_free(&f);
+            return st;
+        }
+        tv[q] = t->data;
+    }
+    st = sq_model_set_item_features(m, tv[0], tv[1], err);
+    if (st != SQ_OK) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err->msg);
+        sq_model_free(m);
+        sq_st_free(&f);
+        return sq_error_set(err, st, "%s: %s", path, why);
+    }
     sq_st_free(&f);
     *out = m;
     return SQ_OK;

@@ -1,5 +1,6 @@
 /* The model registry and shared helpers. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "shopseq/model.h"
@@ -43,13 +44,33 @@ sq_status sq_model_create(sq_model **m, const sq_model_config *cfg, sq_error *er
         return sq_error_set(err, SQ_ERR_USAGE,
                             "%s: --loss shared is for bert4rec, gru4rec, lstm and caser", cfg->model);
     for (size_t i = 0; i < sizeof registry / sizeof *registry; i++)
-        if (!strcmp(cfg->model, registry[i]->name)) return registry[i]->create(m, cfg, err);
+        if (!strcmp(cfg->model, registry[i]->name)) {
+            if (registry[i]->fit_batch && (cfg->use_category || cfg->use_price || cfg->use_gap))
+                return sq_error_set(err, SQ_ERR_USAGE, "%s: side features (category, price, "
+                                    "gap) are for the neural models", cfg->model);
+            sq_status st = registry[i]->create(m, cfg, err);
+            if (st != SQ_OK) return st;
+            /* the per-item side tables, all "unknown" until filled */
+            const size_t V = (size_t)(cfg->n_items > 0 ? cfg->n_items : 1);
+            if (cfg->use_category) (*m)->item_category = calloc(V, sizeof(int32_t));
+            if (cfg->use_price) (*m)->item_price = calloc(V, sizeof(int32_t));
+            if ((cfg->use_category && !(*m)->item_category) ||
+                (cfg->use_price && !(*m)->item_price)) {
+                sq_model_free(*m);
+                *m = NULL;
+                return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
+            }
+            return SQ_OK;
+        }
     return sq_error_set(err, SQ_ERR_USAGE, "unknown model '%s' (known: %s)", cfg->model,
                         sq_model_names());
 }
 
 void sq_model_free(sq_model *m) {
-    if (m) m->ops->destroy(m);
+    if (!m) return;
+    free(m->item_category);
+    free(m->item_price);
+    m->ops->destroy(m);
 }
 
 const char *sq_model_names(void) {

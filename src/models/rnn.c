@@ -1,6 +1,6 @@
 /* GRU4Rec (Hidasi et al. 2016, and the official PyTorch code's cross-entropy variant) and
  * its LSTM sibling, over packed sequences:
- *   x = drop(E[item] (+ B[behaviour]))                       (N, C)
+ *   x = drop(E[item] (+ side embeddings, features.c))        (N, C)
  *   h = RNN_L(... RNN_1(x))   (cfg.blocks stacked layers, hidden size C = cfg.dim)
  *   h = drop(h);  score(item) = h . E[item]      (input and output embeddings tied: the
  *                                                  official code's constrained_embedding)
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shopseq/behavior.h"
+#include "models/features.h"
 #include "models/shared_loss.h"
 #include "shopseq/model.h"
 
@@ -27,7 +27,8 @@ enum { MAX_LAYERS = 8 };
 
 typedef struct {
     sq_model base;
-    int lstm, L, item_emb, beh_emb;
+    int lstm, L, item_emb;
+    sq__side side;
     int wih[MAX_LAYERS], whh[MAX_LAYERS], bih[MAX_LAYERS], bhh[MAX_LAYERS];
     float *arena;
     float *x;                  /* (N, C) embedded input after dropout */
@@ -69,12 +70,12 @@ static sq_status create_kind(sq_model **out, const sq_model_config *cfg, int lst
     sq_nn_params *p = &m->base.params;
     int64_t s2[2] = {cfg->n_items, C};
     m->item_emb = sq_nn_params_add(p, "item_emb.weight", 2, s2);
-    m->beh_emb = -2;
-    if (cfg->use_behavior) {
-        int64_t sb[2] = {SQ_BEHAVIOR_COUNT, C};
-        m->beh_emb = sq_nn_params_add(p, "beh_emb.weight", 2, sb);
+    sq_status sst = sq__side_add(&m->side, p, cfg, err);
+    if (sst != SQ_OK) {
+        destroy(&m->base);
+        return sst;
     }
-    int bad = m->item_emb < 0 || m->beh_emb == -1;
+    int bad = m->item_emb < 0;
     for (int l = 0; l < L; l++) {
         char n[64];
         int64_t sw[2] = {G, C}, sbias[1] = {G};
@@ -155,13 +156,8 @@ static void encode(rnn *m, const sq_batch *b, int train) {
     if (train) m->drop_seed = b->seed;
     m->last_train = train;
     sq_nn_embedding_forward(m->x, b->item, sq_nn_param(p, m->item_emb), N, C, 1.0f);
-    if (m->beh_emb >= 0 && b->behavior) {
-        const float *tab = sq_nn_param(p, m->beh_emb);
-        for (int i = 0; i < N; i++) {
-            const float *e = tab + (size_t)(b->behavior[i] % SQ_BEHAVIOR_COUNT) * C;
-            for (int c = 0; c < C; c++) m->x[(size_t)i * C + c] += e[c];
-        }
-    }
+    const sq__side_in side = sq__side_of(b);
+    sq__side_forward(&m->side, &m->base, &side, N, m->x);
     sq_nn_dropout_forward(m->x, m->x, (size_t)N * C, pd, site_seed(m->drop_seed, 0));
     for (int l = 0; l < m->L; l++) {
         const float *in = l ? m->out[l - 1] : m->x;
@@ -218,13 +214,8 @@ static void backward_from_dh(rnn *m, const sq_batch *b) {
     }
     sq_nn_dropout_backward(m->dh, m->dh, NC, pd, site_seed(m->drop_seed, 0));
     sq_nn_embedding_backward(sq_nn_pgrad(p, m->item_emb), m->dh, b->item, N, C, 1.0f);
-    if (m->beh_emb >= 0 && b->behavior) {
-        float *g = sq_nn_pgrad(p, m->beh_emb);
-        for (int i = 0; i < N; i++) {
-            float *e = g + (size_t)(b->behavior[i] % SQ_BEHAVIOR_COUNT) * C;
-            for (int c = 0; c < C; c++) e[c] += m->dh[(size_t)i * C + c];
-        }
-    }
+    const sq__side_in side = sq__side_of(b);
+    sq__side_backward(&m->side, &m->base, &side, N, m->dh);
 }
 
 static void backward(sq_model *mm, const sq_batch *b) {

@@ -1,6 +1,7 @@
 /* SASRec (Kang & McAuley 2018) over packed sequences, as in the official code and
  * SASRec.pytorch:
- *   x = dropout(E[item] * sqrt(C) + P[pos] (+ B[behaviour]))
+ *   x = dropout(E[item] * sqrt(C) + P[pos] (+ side embeddings: behaviour, category, price
+ *                                           bucket, time gap; features.c))
  *   per block:  Q = LN1(x);  x = Q + MHA(Q, x, x)   (causal; padded keys never exist)
  *               Y = LN2(x);  x = Y + drop(W2 relu(drop(W1 Y + b1)) + b2)
  *   h = LN_last(x);  score(item) = h . E[item]   (shared item embeddings)
@@ -11,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shopseq/behavior.h"
+#include "models/features.h"
 #include "shopseq/model.h"
 
 typedef struct {
@@ -34,7 +35,8 @@ typedef struct {
 
 typedef struct {
     sq_model base;
-    int item_emb, pos_emb, beh_emb, lnf_w, lnf_b;
+    int item_emb, pos_emb, lnf_w, lnf_b;
+    sq__side side; /* behaviour, category, price, gap embeddings */
     block_ix *bix;
     /* activations, sized for cfg.batch * cfg.maxlen rows */
     size_t max_rows, max_att;
@@ -90,7 +92,11 @@ static sq_status create(sq_model **out, const sq_model_config *cfg, sq_error *er
     if (!m->bix || !m->act) goto nomem;
     m->item_emb = add_param(p, "item_emb.weight", cfg->n_items, C);
     m->pos_emb = add_param(p, "pos_emb.weight", cfg->maxlen, C);
-    m->beh_emb = cfg->use_behavior ? add_param(p, "beh_emb.weight", SQ_BEHAVIOR_COUNT, C) : -2;
+    sq_status sst = sq__side_add(&m->side, p, cfg, err);
+    if (sst != SQ_OK) {
+        destroy(&m->base);
+        return sst;
+    }
     for (int l = 0; l < B; l++) {
         char n[64];
         block_ix *bi = &m->bix[l];
@@ -114,7 +120,7 @@ static sq_status create(sq_model **out, const sq_model_config *cfg, sq_error *er
     }
     m->lnf_w = add_param(p, "last_ln.weight", C, 0);
     m->lnf_b = add_param(p, "last_ln.bias", C, 0);
-    if (m->item_emb < 0 || m->pos_emb < 0 || m->beh_emb == -1 || m->lnf_b < 0) goto nomem;
+    if (m->item_emb < 0 || m->pos_emb < 0 || m->lnf_b < 0) goto nomem;
     if (sq_nn_params_alloc(p, err) != SQ_OK) {
         destroy(&m->base);
         return SQ_ERR_NOMEM;
@@ -197,13 +203,8 @@ static void encode(sasrec *m, const sq_batch *b, int train) {
     float *x = cfg->blocks ? m->act[0].x : m->x_out;
     sq_nn_embedding_forward(x, b->item, sq_nn_param(p, m->item_emb), N, C, sqrtf((float)C));
     sq_nn_embedding_add_forward(x, (const uint32_t *)b->pos, sq_nn_param(p, m->pos_emb), N, C);
-    if (m->beh_emb >= 0 && b->behavior) {
-        const float *tab = sq_nn_param(p, m->beh_emb);
-        for (int i = 0; i < N; i++) {
-            const float *e = tab + (size_t)(b->behavior[i] % SQ_BEHAVIOR_COUNT) * C;
-            for (int c = 0; c < C; c++) x[(size_t)i * C + c] += e[c];
-        }
-    }
+    const sq__side_in in = sq__side_of(b);
+    sq__side_forward(&m->side, &m->base, &in, N, x);
     sq_nn_dropout_forward(x, x, (size_t)N * C, pd, site_seed(m->drop_seed, -1, 0));
     for (int l = 0; l < cfg->blocks; l++) {
         block_act *A = &m->act[l];
@@ -311,13 +312,8 @@ static void backward_from_dh(sasrec *m, const sq_batch *b) {
     sq_nn_embedding_backward(sq_nn_pgrad(p, m->item_emb), m->dx, b->item, N, C, sqrtf((float)C));
     sq_nn_embedding_backward(sq_nn_pgrad(p, m->pos_emb), m->dx, (const uint32_t *)b->pos, N, C,
                              1.0f);
-    if (m->beh_emb >= 0 && b->behavior) {
-        float *g = sq_nn_pgrad(p, m->beh_emb);
-        for (int i = 0; i < N; i++) {
-            float *e = g + (size_t)(b->behavior[i] % SQ_BEHAVIOR_COUNT) * C;
-            for (int c = 0; c < C; c++) e[c] += m->dx[(size_t)i * C + c];
-        }
-    }
+    const sq__side_in in = sq__side_of(b);
+    sq__side_backward(&m->side, &m->base, &in, N, m->dx);
 }
 
 static void backward(sq_model *mm, const sq_batch *b) {

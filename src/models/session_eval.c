@@ -20,6 +20,8 @@ sq_status sq_evaluate_next(sq_model *m, const sq_dataset *train, const sq_datase
     if ((uint32_t)V != train->n_items)
         return sq_error_set(err, SQ_ERR_USAGE, "model has %d items, training data %u", V,
                             train->n_items);
+    sq_status fst = sq_features_check_data(m, test, err);
+    if (fst != SQ_OK) return fst;
     /* test item id -> train item id (SQ_NONE when unknown) */
     uint32_t *map = malloc((size_t)(test->n_items ? test->n_items : 1) * sizeof *map);
     size_t maxlen_test = 0;
@@ -28,14 +30,16 @@ sq_status sq_evaluate_next(sq_model *m, const sq_dataset *train, const sq_datase
         if (n > maxlen_test) maxlen_test = n;
     }
     uint32_t *seq = malloc((maxlen_test ? maxlen_test : 1) * sizeof *seq);
-    uint8_t *sbeh = malloc(maxlen_test ? maxlen_test : 1);
+    uint8_t *sbeh = malloc(maxlen_test ? maxlen_test : 1), *sgap = malloc(maxlen_test ? maxlen_test : 1);
     const size_t rows = (size_t)B * ML;
     int *off = malloc(((size_t)B + 1) * sizeof *off), *pos = malloc(rows * sizeof *pos);
     uint32_t *item = malloc(rows * sizeof *item), *tgt = malloc((size_t)B * sizeof *tgt);
-    uint8_t *beh = malloc(rows);
+    uint8_t *beh = malloc(rows), *gap = malloc(rows);
     float *scores = malloc((size_t)B * V * sizeof *scores);
-    if (!map || !seq || !sbeh || !off || !pos || !item || !tgt || !beh || !scores) {
+    if (!map || !seq || !sbeh || !sgap || !off || !pos || !item || !tgt || !beh || !gap ||
+        !scores) {
         free(map), free(seq), free(sbeh), free(off), free(pos), free(item), free(tgt), free(beh);
+        free(sgap), free(gap);
         free(scores);
         return sq_error_set(err, SQ_ERR_NOMEM, "out of memory for evaluation");
     }
@@ -53,9 +57,12 @@ sq_status sq_evaluate_next(sq_model *m, const sq_dataset *train, const sq_datase
         int L = 0;
         if (u < test->n_users) {
             if (max_sequences && done_seq >= max_sequences) continue;
+            int64_t prev = 0; /* gaps between the events kept */
             for (uint64_t e = test->user_offsets[u]; e < test->user_offsets[u + 1]; e++)
                 if (map[test->item[e]] != SQ_NONE) {
                     seq[L] = map[test->item[e]];
+                    sgap[L] = L ? sq_gap_bucket(prev, test->time_ms[e]) : 0;
+                    prev = test->time_ms[e];
                     sbeh[L++] = test->behavior[e];
                 }
             if (L < 2) continue;
@@ -64,7 +71,8 @@ sq_status sq_evaluate_next(sq_model *m, const sq_dataset *train, const sq_datase
         /* prefixes [0, j) -> target seq[j]; at u == n_users only the final flush runs */
         for (int j = 1; j < L || (u == test->n_users && j == 1); j++) {
             if (n > 0 && (n == B || u == test->n_users)) {
-                sq_batch b = {.n_seq = n, .seq_off = off, .item = item, .behavior = beh, .pos = pos};
+                sq_batch b = {.n_seq = n, .seq_off = off, .item = item, .behavior = beh,
+                             .gap = gap, .pos = pos};
                 sq_model_score(m, &b, scores);
 #pragma omp parallel for schedule(static)
                 for (int i = 0; i < n; i++) {
@@ -90,6 +98,7 @@ sq_status sq_evaluate_next(sq_model *m, const sq_dataset *train, const sq_datase
             for (int q = 0; q < len; q++) {
                 item[off[n] + q] = seq[beg + q];
                 beh[off[n] + q] = sbeh[beg + q];
+                gap[off[n] + q] = sgap[beg + q];
                 pos[off[n] + q] = ML - len + q;
             }
             tgt[n] = seq[j];
@@ -105,6 +114,6 @@ sq_status sq_evaluate_next(sq_model *m, const sq_dataset *train, const sq_datase
     }
     r->seconds = now_s() - t0;
     free(map), free(seq), free(sbeh), free(off), free(pos), free(item), free(tgt), free(beh);
-    free(scores);
+    free(sgap), free(gap), free(scores);
     return SQ_OK;
 }

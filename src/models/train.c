@@ -95,7 +95,7 @@ typedef struct {
     int cap_seq, maxlen, K;
     int *seq_off, *pos;
     uint32_t *item, *target, *neg, *hist;
-    uint8_t *beh;
+    uint8_t *beh, *gap;
     sq_batch b;
 } batcher;
 
@@ -106,6 +106,7 @@ static void batcher_free(batcher *bt) {
     free(bt->target);
     free(bt->neg);
     free(bt->beh);
+    free(bt->gap);
     free(bt->hist);
 }
 
@@ -121,8 +122,9 @@ static int batcher_init(batcher *bt, int cap_seq, int maxlen, int K, size_t max_
     bt->target = malloc(rows * sizeof(uint32_t));
     bt->neg = malloc(rows * (size_t)(K ? K : 1) * sizeof(uint32_t));
     bt->beh = malloc(rows);
+    bt->gap = malloc(rows);
     bt->hist = malloc((max_hist ? max_hist : 1) * sizeof(uint32_t));
-    if (!bt->seq_off || !bt->pos || !bt->item || !bt->target || !bt->neg || !bt->beh || !bt->hist) {
+    if (!bt->seq_off || !bt->pos || !bt->item || !bt->target || !bt->neg || !bt->beh || !bt->gap || !bt->hist) {
         batcher_free(bt);
         return -1;
     }
@@ -173,6 +175,7 @@ static void batcher_add(batcher *bt, const sq_dataset *ds, uint64_t b, uint64_t 
             }
         }
     }
+    sq_gap_fill(bt->gap + r, ds->time_ms, b, in_beg, L); /* b: the user's first event */
     bt->seq_off[s + 1] = r + L;
     bt->b.n_seq = s + 1;
 }
@@ -180,7 +183,7 @@ static void batcher_add(batcher *bt, const sq_dataset *ds, uint64_t b, uint64_t 
 static void batcher_reset(batcher *bt, int train) {
     bt->seq_off[0] = 0;
     bt->b = (sq_batch){.n_seq = 0, .seq_off = bt->seq_off, .item = bt->item, .behavior = bt->beh,
-                       .pos = bt->pos, .target = train ? bt->target : NULL,
+                       .gap = bt->gap, .pos = bt->pos, .target = train ? bt->target : NULL,
                        .neg = train && bt->K ? bt->neg : NULL, .n_neg = bt->K};
 }
 
@@ -201,6 +204,8 @@ sq_status sq_evaluate(sq_model *m, const sq_dataset *ds, const sq_eval_opts *o,
     const int V = m->cfg.n_items, B = m->cfg.batch;
     if ((uint32_t)V != ds->n_items)
         return sq_error_set(err, SQ_ERR_USAGE, "model has %d items, dataset %u", V, ds->n_items);
+    sq_status fst = sq_features_check_data(m, ds, err);
+    if (fst != SQ_OK) return fst;
     batcher bt;
     float *scores = malloc((size_t)B * V * sizeof *scores);
     uint32_t *users = malloc((size_t)B * sizeof *users);
@@ -291,6 +296,8 @@ sq_status sq_recommend(sq_model *m, const sq_dataset *ds, const uint32_t *users,
     const int V = m->cfg.n_items, B = m->cfg.batch;
     if ((uint32_t)V != ds->n_items)
         return sq_error_set(err, SQ_ERR_USAGE, "model has %d items, dataset %u", V, ds->n_items);
+    sq_status fst = sq_features_check_data(m, ds, err);
+    if (fst != SQ_OK) return fst;
     if (k > V) k = V;
     batcher bt;
     float *scores = malloc((size_t)B * V * sizeof *scores);
@@ -356,6 +363,8 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
     if ((uint32_t)cfg->n_items != ds->n_items)
         return sq_error_set(err, SQ_ERR_USAGE, "model has %d items, dataset %u", cfg->n_items,
                             ds->n_items);
+    sq_status fst = sq_features_check_data(m, ds, err);
+    if (fst != SQ_OK) return fst;
     const int K = cfg->loss == SQ_LOSS_CE || cfg->loss == SQ_LOSS_SHARED
                       ? 0
                       : (cfg->negatives > 0 ? cfg->negatives : 1);

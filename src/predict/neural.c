@@ -50,7 +50,7 @@ typedef struct {
     /* one packed batch */
     int *seq_off, *pos;
     uint32_t *item, *target, *neg;
-    uint8_t *beh;
+    uint8_t *beh, *gap;
     float *rep, *drep, *dlog, *feat;
 } neural;
 
@@ -71,6 +71,7 @@ static void destroy(sq_pred_scorer *s) {
     free(n->target);
     free(n->neg);
     free(n->beh);
+    free(n->gap);
     free(n->rep);
     free(n->drep);
     free(n->dlog);
@@ -127,6 +128,7 @@ static sq_status setup(neural *n, const sq_pred_examples *train, sq_error *err) 
     sq_status st;
     if (n->m) {
         if ((st = sq_check_fingerprint(n->ckpt, ds, err)) != SQ_OK) return st;
+        if ((st = sq_features_check_data(n->m, ds, err)) != SQ_OK) return st;
         /* trained on this very dataset: its weights have seen the events after the cut
          * (next-item targets, never the task's labels); say so, --pretrain avoids it */
         sq_st_file f;
@@ -157,7 +159,7 @@ static sq_status setup(neural *n, const sq_pred_examples *train, sq_error *err) 
         if (c.maxlen > NEURAL_MAXLEN) c.maxlen = NEURAL_MAXLEN;
         c.use_behavior = 1; /* what the user did, not only which item, drives buying */
         c.batch = NEURAL_BATCH;
-        if ((st = sq_model_create(&n->m, &c, err)) != SQ_OK) return st;
+        if ((st = sq_model_create_for(&n->m, &c, ds, err)) != SQ_OK) return st;
         if (!sq_model_can_encode(n->m))
             return sq_error_set(err, SQ_ERR_USAGE, "neural scorer: %s has no sequence encoder",
                                 n->encoder);
@@ -187,11 +189,12 @@ static sq_status buffers(neural *n, int n_features, sq_pred_task task, int K, sq
     n->target = malloc(rows * sizeof *n->target);
     n->neg = malloc(rows * negs * sizeof *n->neg);
     n->beh = malloc(rows);
+    n->gap = malloc(rows);
     n->rep = malloc((size_t)n->B * n->C * sizeof *n->rep);
     n->drep = malloc((size_t)n->B * n->C * sizeof *n->drep);
     n->dlog = malloc((size_t)n->B * n->K * sizeof *n->dlog);
     n->feat = malloc((size_t)n->B * (n->FD ? n->FD : 1) * sizeof *n->feat);
-    if (!n->seq_off || !n->pos || !n->item || !n->target || !n->neg || !n->beh || !n->rep ||
+    if (!n->seq_off || !n->pos || !n->item || !n->target || !n->neg || !n->beh || !n->gap || !n->rep ||
         !n->drep || !n->dlog || !n->feat)
         return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
     return sq_mlp_head_init(&n->head, n->C, n->FD, n->o.hidden > 0 ? n->o.hidden : 64, n->K, 0.1f,
@@ -219,6 +222,8 @@ static sq_batch pack(neural *n, const sq_pred_examples *ex, const size_t *idx, i
             n->pos[r + q] = n->maxlen - L + q; /* right-aligned, as sq_train's batches */
             q++;
         }
+        /* gaps within the example's history only (nothing before seq_begin is its input) */
+        sq_gap_fill(n->gap + r, ds->time_ms, ex->seq_begin[idx[s]], b, L);
         r += L;
         n->seq_off[s + 1] = r;
         if (n->F)
@@ -227,7 +232,7 @@ static sq_batch pack(neural *n, const sq_pred_examples *ex, const size_t *idx, i
         n->cand[s] = ex->item[idx[s]];
     }
     return (sq_batch){.n_seq = cnt, .seq_off = n->seq_off, .item = n->item, .behavior = n->beh,
-                      .pos = n->pos};
+                      .gap = n->gap, .pos = n->pos};
 }
 
 /* Item task: the candidate's score rep . E[item] as the last head input of each row. */
@@ -299,11 +304,12 @@ static void pretrain(neural *n, const sq_dataset *ds, int64_t before, int epochs
                     for (int k = 0; k < K; k++)
                         n->neg[(size_t)(r + j) * K + k] = sq_nn_rng_below(&rng, ds->n_items);
                 }
+                sq_gap_fill(n->gap + r, ds->time_ms, b0, b, L);
                 r += L;
                 n->seq_off[s + 1] = r;
             }
             sq_batch bt = {.n_seq = cnt, .seq_off = n->seq_off, .item = n->item,
-                           .behavior = n->beh, .pos = n->pos, .target = n->target,
+                           .behavior = n->beh, .gap = n->gap, .pos = n->pos, .target = n->target,
                            .neg = K ? n->neg : NULL, .n_neg = K, .seed = sq_nn_rng_next(&rng)};
             sq_nn_params_zero_grad(&n->m->params);
             ls += sq_model_forward(n->m, &bt, 1);

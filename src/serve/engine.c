@@ -37,6 +37,7 @@ typedef struct job {
     const int *off;        /* (n_seq+1) rows of this job, relative */
     const uint32_t *item;
     const uint8_t *beh;
+    const uint8_t *gap;    /* time-gap buckets (model.h sq_gap_bucket) */
     /* scores (n_seq, ld): exact, or approximate when rep (n_seq, C) is set (fast path) */
     void (*done)(struct job *j, sq_engine *e, float *scores, const float *rep);
     void *ctx;
@@ -67,7 +68,7 @@ struct sq_engine {
     float *rep;         /* (B, C) encoder outputs (fast path) */
     int *seq_off, *pos; /* (B+1), (B*maxlen) */
     uint32_t *items;
-    uint8_t *beh;
+    uint8_t *beh, *gap;
     sq_pred_model *pm[SQ_PRED_TASK_COUNT]; /* task heads (--predict-model), NULL if none */
 };
 
@@ -94,6 +95,7 @@ static void engine_free(sq_engine *e) {
     free(e->pos);
     free(e->items);
     free(e->beh);
+    free(e->gap);
     pthread_mutex_destroy(&e->qlock);
     pthread_cond_destroy(&e->qcond);
     free(e);
@@ -113,9 +115,11 @@ static int fast_path_agrees(sq_engine *e) {
     for (int i = 0; i < L; i++) {
         e->items[i] = (uint32_t)(i * 7919u % (uint32_t)e->V);
         e->beh[i] = 0;
+        e->gap[i] = (uint8_t)(i ? 5 : 0);
         e->pos[i] = e->maxlen - L + i;
     }
-    sq_batch bt = {.n_seq = 1, .seq_off = off, .item = e->items, .behavior = e->beh, .pos = e->pos};
+    sq_batch bt = {.n_seq = 1, .seq_off = off, .item = e->items, .behavior = e->beh,
+                   .gap = e->gap, .pos = e->pos};
     sq_model_score(e->m, &bt, e->scores); /* (1, V) */
     sq_model_encode(e->m, &bt, 0, e->rep);
     float mx = 0.0f;
@@ -137,6 +141,9 @@ sq_status sq_engine_load(sq_engine **out, const char *model_path, const char *da
     sq_status st = sq_dataset_open(&e->ds, data_path, err);
     if (st == SQ_OK) st = sq_model_load(&e->m, model_path, err);
     if (st == SQ_OK) st = sq_check_fingerprint(model_path, &e->ds, err);
+    /* behaviour and time come with every stored or posted event, category and price from
+     * the checkpoint's item tables; only a gap model on data without times is unservable */
+    if (st == SQ_OK) st = sq_features_check_data(e->m, &e->ds, err);
     if (st == SQ_OK && (uint32_t)e->m->cfg.n_items != e->ds.n_items)
         st = sq_error_set(err, SQ_ERR_USAGE, "%s has %d items, %s has %u", model_path,
                           e->m->cfg.n_items, data_path, e->ds.n_items);
@@ -169,7 +176,9 @@ sq_status sq_engine_load(sq_engine **out, const char *model_path, const char *da
         e->pos = malloc((size_t)e->B * e->maxlen * sizeof *e->pos);
         e->items = malloc((size_t)e->B * e->maxlen * sizeof *e->items);
         e->beh = malloc((size_t)e->B * e->maxlen);
-        if (!e->path || !e->scores || !e->rep || !e->seq_off || !e->pos || !e->items || !e->beh)
+        e->gap = malloc((size_t)e->B * e->maxlen);
+        if (!e->path || !e->scores || !e->rep || !e->seq_off || !e->pos || !e->items || !e->beh ||
+            !e->gap)
             st = sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
     }
     if (st == SQ_OK && e->fast && !fast_path_agrees(e)) {
@@ -329,13 +338,14 @@ static void run_batch(sq_engine *e, job **jobs, int n_jobs) {
             int b = jb->off[q], L = jb->off[q + 1] - b;
             memcpy(e->items + r, jb->item + b, (size_t)L * sizeof *e->items);
             memcpy(e->beh + r, jb->beh + b, (size_t)L);
+            memcpy(e->gap + r, jb->gap + b, (size_t)L);
             for (int i = 0; i < L; i++) e->pos[r + i] = e->maxlen - L + i;
             r += L;
             e->seq_off[++s] = r;
         }
     }
     sq_batch bt = {.n_seq = s, .seq_off = e->seq_off, .item = e->items, .behavior = e->beh,
-                   .pos = e->pos};
+                   .gap = e->gap, .pos = e->pos};
     const int C = e->m->cfg.dim;
     if (e->fast) {
         sq_model_encode(e->m, &bt, 0, e->rep);
@@ -430,10 +440,14 @@ sq_status sq_engine_topk(sq_engine *e, const sq_user_seq *seq, int k, int exclud
     }
     size_t L = seq->n < (size_t)e->maxlen ? seq->n : (size_t)e->maxlen;
     int off[2] = {0, (int)L};
+    uint8_t *gap = malloc(L);
+    if (!gap) return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
+    sq_gap_fill(gap, seq->time_ms, 0, seq->n - L, (int)L);
     topk_ctx c = {.seq = seq, .k = k, .exclude_seen = exclude_seen, .items = items, .scores = scores};
     job jb = {.n_seq = 1, .off = off, .item = seq->item + (seq->n - L),
-              .beh = seq->behavior + (seq->n - L), .done = topk_done, .ctx = &c};
+              .beh = seq->behavior + (seq->n - L), .gap = gap, .done = topk_done, .ctx = &c};
     submit(e, &jb);
+    free(gap);
     *n_out = c.n_out;
     return SQ_OK;
 }
@@ -476,11 +490,12 @@ sq_status sq_engine_explain(sq_engine *e, const sq_user_seq *seq, int n, int exc
     const int M = e->maxlen;
     int *off = malloc((size_t)(n + 2) * sizeof *off);
     uint32_t *item = malloc((size_t)(n + 1) * M * sizeof *item);
-    uint8_t *beh = malloc((size_t)(n + 1) * M);
-    if (!off || !item || !beh) {
+    uint8_t *beh = malloc((size_t)(n + 1) * M), *gap = malloc((size_t)(n + 1) * M);
+    if (!off || !item || !beh || !gap) {
         free(off);
         free(item);
         free(beh);
+        free(gap);
         return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
     }
     /* sequence 0: the history; sequence i+1: without event seq->n-1-i; each its last M */
@@ -489,13 +504,17 @@ sq_status sq_engine_explain(sq_engine *e, const sq_user_seq *seq, int n, int exc
     for (int q = 0; q <= n; q++) {
         size_t skip = q == 0 ? SIZE_MAX : seq->n - (size_t)q;
         size_t len = seq->n - (q == 0 ? 0 : 1), L = len < (size_t)M ? len : (size_t)M;
-        /* walk back from the end collecting L events, skipping `skip` */
+        /* walk back from the end collecting L events, skipping `skip`; each event's gap is to
+         * its predecessor in this sequence (the occluded event is as if it never happened) */
         size_t got = 0;
         for (size_t i = seq->n; i-- > 0 && got < L;) {
             if (i == skip) continue;
             got++;
+            const size_t prev = i == 0 ? SIZE_MAX : i - 1 == skip ? (i >= 2 ? i - 2 : SIZE_MAX) : i - 1;
             item[r + (int)(L - got)] = seq->item[i];
             beh[r + (int)(L - got)] = seq->behavior[i];
+            gap[r + (int)(L - got)] =
+                prev == SIZE_MAX ? 0 : sq_gap_bucket(seq->time_ms[prev], seq->time_ms[i]);
         }
         r += (int)L;
         off[q + 1] = r;
@@ -503,10 +522,12 @@ sq_status sq_engine_explain(sq_engine *e, const sq_user_seq *seq, int n, int exc
     }
     out->n = n;
     explain_ctx c = {.seq = seq, .exclude_seen = exclude_seen, .out = out};
-    job jb = {.n_seq = n + 1, .off = off, .item = item, .beh = beh, .done = explain_done, .ctx = &c};
+    job jb = {.n_seq = n + 1, .off = off, .item = item, .beh = beh, .gap = gap,
+              .done = explain_done, .ctx = &c};
     submit(e, &jb);
     free(off);
     free(item);
     free(beh);
+    free(gap);
     return SQ_OK;
 }

@@ -22,7 +22,7 @@ static float R[N * C];
 
 static double obj(void *p) {
     sq_model *m = p;
-    const float *h = sq_bert4rec_encode(m, NSEQ, seq_off, tok, pos, NULL, 0, 0);
+    const float *h = sq_bert4rec_encode(m, NSEQ, seq_off, tok, pos, NULL, NULL, 0, 0);
     return fd_dot(h, R, N * C);
 }
 
@@ -53,15 +53,15 @@ static void test_encoder(void **s) {
     }
     fd_fill(R, N * C, &r, 1.0f);
     /* isolation: the second sequence alone gives the same rows */
-    const float *h = sq_bert4rec_encode(m, NSEQ, seq_off, tok, pos, NULL, 0, 0);
+    const float *h = sq_bert4rec_encode(m, NSEQ, seq_off, tok, pos, NULL, NULL, 0, 0);
     float both[N * C];
     memcpy(both, h, sizeof both);
     const int off1[2] = {0, 3};
-    h = sq_bert4rec_encode(m, 1, off1, tok + 4, pos + 4, NULL, 0, 0);
+    h = sq_bert4rec_encode(m, 1, off1, tok + 4, pos + 4, NULL, NULL, 0, 0);
     for (int i = 0; i < 3 * C; i++) assert_true(fabsf(h[i] - both[4 * C + i]) < 1e-6f);
     /* gradient of sum(h * R) */
     sq_nn_params_zero_grad(&m->params);
-    sq_bert4rec_encode(m, NSEQ, seq_off, tok, pos, NULL, 1, 0);
+    sq_bert4rec_encode(m, NSEQ, seq_off, tok, pos, NULL, NULL, 1, 0);
     sq_bert4rec_encoder_backward(m, R);
     const char *names[] = {"pos_emb.weight", "item_emb.weight", "blocks.0.ffn.w1.bias",
                            "blocks.1.attn.in_proj_bias", "emb_ln.weight"};
