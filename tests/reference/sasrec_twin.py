@@ -15,7 +15,8 @@ a 20-step AdamW loss trajectory).  CI has no PyTorch: the outputs are committed 
         tests/unit/test_checkpoint_twin.c compares them with shopseq's scores of that file)
 
 Semantics mirrored from SASRec.pytorch / the official TF code:
-  x = dropout(E[item]*sqrt(C) + P[pos] (+ B[behaviour]))
+  x = dropout(E[item]*sqrt(C) + P[pos] (+ B[behaviour]) (+ K[category[item]] + Pr[price[item]]
+                + G[gap]))   (shopseq's side features, src/models/features.c: plain sums)
   block: Q = LN1(x); x = Q + MHA(Q, x, x, causal); Y = LN2(x); x = Y + W2 relu(W1 Y + b1) + b2
   h = LN_last(x); score(i) = h . E[i]
 Sequences are packed (no padding), which equals the TF code's key masking of padding.
@@ -32,6 +33,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 NBEH = 9  # SQ_BEHAVIOR_COUNT
+NPRICE = 10  # SQ_PRICE_BUCKETS (table rows: + 1 for unknown)
+NGAP = 32  # SQ_GAP_BUCKETS
 
 
 class Block(nn.Module):
@@ -56,22 +59,36 @@ class Block(nn.Module):
 
 
 class SASRecTwin(nn.Module):
-    def __init__(self, n_items, C, blocks, H, maxlen, use_behavior, eps=1e-8):
+    def __init__(self, n_items, C, blocks, H, maxlen, use_behavior, eps=1e-8, n_categories=0,
+                 use_price=False, use_gap=False):
         super().__init__()
         self.C = C
         self.item_emb = nn.Embedding(n_items, C)
         self.pos_emb = nn.Embedding(maxlen, C)
         self.beh_emb = nn.Embedding(NBEH, C) if use_behavior else None
+        self.cat_emb = nn.Embedding(n_categories + 1, C) if n_categories else None
+        self.price_emb = nn.Embedding(NPRICE + 1, C) if use_price else None
+        self.gap_emb = nn.Embedding(NGAP, C) if use_gap else None
+        # per-item tables (not trained), set by the caller when the feature is on
+        self.item_category = None
+        self.item_price = None
         self.blocks = nn.ModuleList([Block(C, H, eps) for _ in range(blocks)])
         self.last_ln = nn.LayerNorm(C, eps=eps)
 
-    def encode(self, seq_off, item, pos, beh):
+    def encode(self, seq_off, item, pos, beh, gap=None):
         hs = []
         for s in range(len(seq_off) - 1):
             r0, r1 = seq_off[s], seq_off[s + 1]
-            x = self.item_emb.weight[item[r0:r1]] * math.sqrt(self.C) + self.pos_emb.weight[pos[r0:r1]]
+            it = item[r0:r1]
+            x = self.item_emb.weight[it] * math.sqrt(self.C) + self.pos_emb.weight[pos[r0:r1]]
             if self.beh_emb is not None:
                 x = x + self.beh_emb.weight[beh[r0:r1]]
+            if self.cat_emb is not None:
+                x = x + self.cat_emb.weight[self.item_category[it]]
+            if self.price_emb is not None:
+                x = x + self.price_emb.weight[self.item_price[it]]
+            if self.gap_emb is not None:
+                x = x + self.gap_emb.weight[gap[r0:r1]]
             for b in self.blocks:
                 x = b(x)
             hs.append(self.last_ln(x))
@@ -131,12 +148,15 @@ def st_read(path):
     return out, meta
 
 
-def make_case(name, kind, use_behavior, K, seed):
+def make_case(name, kind, use_behavior, K, seed, side=False):
+    """side: category (4 categories), price bucket and time-gap embeddings on too"""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     V, C, B, H, maxlen = 13, 8, 2, 2, 6
+    NCAT = 4
     lens = [6, 3, 1, 4]
-    model = SASRecTwin(V, C, B, H, maxlen, use_behavior).double()
+    model = SASRecTwin(V, C, B, H, maxlen, use_behavior, n_categories=NCAT if side else 0,
+                       use_price=side, use_gap=side).double()
     with torch.no_grad():  # every parameter random, so that each gradient path is exercised
         for pname, p in model.named_parameters():
             if pname.endswith("ln1.weight") or pname.endswith("ln2.weight") or pname == "last_ln.weight":
@@ -155,6 +175,14 @@ def make_case(name, kind, use_behavior, K, seed):
     neg = rng.integers(0, V, (N, K)).astype(np.int32)
     ti = lambda a: torch.from_numpy(a.astype(np.int64))
     args = (list(seq_off), ti(item), ti(pos), ti(beh))
+    extra = {}
+    if side:  # drawn after the other inputs: the cases without side features are unchanged
+        item_category = rng.integers(0, NCAT + 1, V).astype(np.int32)  # 0 = unknown
+        item_price = rng.integers(0, NPRICE + 1, V).astype(np.int32)
+        gap = rng.integers(0, NGAP, N).astype(np.uint8)
+        model.item_category, model.item_price = ti(item_category), ti(item_price)
+        args = args + (ti(gap),)
+        extra = {"in.item_category": item_category, "in.item_price": item_price, "in.gap": gap}
 
     init = {k: v.detach().float().numpy().copy() for k, v in model.state_dict().items() if v is not None}
     h = model.encode(*args)
@@ -181,10 +209,12 @@ def make_case(name, kind, use_behavior, K, seed):
               "in.target": target, "in.neg": neg,
               "out.loss": np.array([loss.item()]), "out.scores": scores.numpy(),
               "traj.loss": np.array(traj)})
+    t.update(extra)
     for k, g in grads.items():
         t["grad." + k] = g
     meta = {"loss": kind, "n_items": V, "dim": C, "blocks": B, "heads": H, "maxlen": maxlen,
-            "use_behavior": int(use_behavior), "negatives": K, "lr": 0.01, "beta1": 0.9,
+            "use_behavior": int(use_behavior), "use_category": int(side), "use_price": int(side),
+            "use_gap": int(side), "n_categories": NCAT if side else 0, "negatives": K, "lr": 0.01, "beta1": 0.9,
             "beta2": 0.98, "eps": 1e-8, "weight_decay": 0.01, "torch": torch.__version__}
     out = os.path.join(os.path.dirname(__file__), "..", "fixtures", "sasrec", name + ".safetensors")
     st_write(out, t, meta)
@@ -196,6 +226,7 @@ def main():
         make_case("bce", "bce", False, 1, 1)
         make_case("ce_behavior", "ce", True, 1, 2)
         make_case("sampled", "sampled", False, 3, 3)
+        make_case("ce_features", "ce", True, 1, 4, side=True)
         return
     if len(sys.argv) >= 5 and sys.argv[1] == "scores":
         t, meta = st_read(sys.argv[2])

@@ -1,7 +1,7 @@
 /* SASRec against its PyTorch twin (tests/reference/sasrec_twin.py): forward loss, scores,
  * every parameter gradient, and a 20-step AdamW loss trajectory, for the three losses
  * (BCE with one negative = the paper; full softmax CE with behaviour embeddings; sampled
- * softmax). The twin runs in float64; we run in float32. */
+ * softmax) and CE with every side feature (behaviour, category, price bucket, time gap). The twin runs in float64; we run in float32. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +29,12 @@ static int meta_int(const sq_st_file *f, const char *k) {
     const char *v = sq_st_meta(f, k);
     assert_non_null(v);
     return atoi(v);
+}
+
+/* side-feature keys: absent in the fixtures written before them (= off) */
+static int meta_opt(const sq_st_file *f, const char *k) {
+    const char *v = sq_st_meta(f, k);
+    return v ? atoi(v) : 0;
 }
 
 /* max |a - ref| / max(max |ref|, 1e-6) */
@@ -68,6 +74,10 @@ static void run_case(const char *name) {
     cfg.heads = meta_int(&f, "heads");
     cfg.maxlen = meta_int(&f, "maxlen");
     cfg.use_behavior = meta_int(&f, "use_behavior");
+    cfg.use_category = meta_opt(&f, "use_category");
+    cfg.use_price = meta_opt(&f, "use_price");
+    cfg.use_gap = meta_opt(&f, "use_gap");
+    cfg.n_categories = meta_opt(&f, "n_categories");
     cfg.negatives = meta_int(&f, "negatives");
     cfg.loss = sq_loss_from_name(sq_st_meta(&f, "loss"));
     cfg.dropout = 0.0f;
@@ -82,6 +92,11 @@ static void run_case(const char *name) {
         assert_int_equal(t->nbytes, p->t[i].numel * sizeof(float));
         memcpy(sq_nn_param(p, i), t->data, t->nbytes);
     }
+    if (cfg.use_category || cfg.use_price)
+        assert_int_equal(sq_model_set_item_features(
+                             m, cfg.use_category ? need(&f, "in.item_category", "I32")->data : NULL,
+                             cfg.use_price ? need(&f, "in.item_price", "I32")->data : NULL, &err),
+                         SQ_OK);
     const int *seq_off = so->data;
     const int N = seq_off[n_seq];
     sq_batch b = {
@@ -89,6 +104,7 @@ static void run_case(const char *name) {
         .seq_off = seq_off,
         .item = need(&f, "in.item", "I32")->data,
         .behavior = need(&f, "in.beh", "U8")->data,
+        .gap = cfg.use_gap ? need(&f, "in.gap", "U8")->data : NULL,
         .pos = need(&f, "in.pos", "I32")->data,
         .target = need(&f, "in.target", "I32")->data,
         .neg = need(&f, "in.neg", "I32")->data,
@@ -160,6 +176,8 @@ static void run_case(const char *name) {
 static void test_bce(void **s) { (void)s; run_case("bce"); }
 static void test_ce_behavior(void **s) { (void)s; run_case("ce_behavior"); }
 static void test_sampled(void **s) { (void)s; run_case("sampled"); }
+/* behaviour, category, price bucket and time-gap embeddings together (features.c) */
+static void test_ce_features(void **s) { (void)s; run_case("ce_features"); }
 
 int main(void) {
     sq_nn_init(0);
@@ -167,6 +185,7 @@ int main(void) {
         cmocka_unit_test(test_bce),
         cmocka_unit_test(test_ce_behavior),
         cmocka_unit_test(test_sampled),
+        cmocka_unit_test(test_ce_features),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
