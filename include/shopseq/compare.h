@@ -63,6 +63,7 @@ typedef struct sq_compare_result {
     uint32_t users, items;
     uint64_t events;
     int session;        /* 1: session protocol on a test set (HR = Recall) */
+    int features;       /* the neural models' side features (SQ_FEAT_* mask) */
     int n_models;
     sq_compare_row rows[SQ_COMPARE_MAX_MODELS];
 } sq_compare_result;

@@ -222,6 +222,7 @@ sq_status sq_compare_run(const sq_dataset *ds, const char *dataset_name,
     res->items = ds->n_items;
     res->events = ds->n_events;
     res->session = o->test != NULL;
+    res->features = o->features;
     res->n_models = n_models;
     int eval_every = o->eval_every ? o->eval_every : (o->epochs / 5 > 1 ? o->epochs / 5 : 1);
     int jobs = o->jobs > 1 ? (o->jobs < n_models ? o->jobs : n_models) : 1;
@@ -282,11 +283,14 @@ static void put_string(FILE *fp, const char *s) {
 }
 
 void sq_compare_write_json(FILE *fp, const sq_compare_result *res) {
+    char feats[64];
     fprintf(fp, "{\"dataset\":");
     put_string(fp, res->dataset);
     fprintf(fp, ",\"users\":%u,\"items\":%u,\"events\":%llu,\"protocol\":\"%s\","
+            "\"features\":\"%s\","
             "\"coverage\":\"distinct items in all users' top-10 / catalogue\",\"models\":[",
-            res->users, res->items, (unsigned long long)res->events, sq_compare_protocol(res));
+            res->users, res->items, (unsigned long long)res->events, sq_compare_protocol(res),
+            sq_features_name(res->features, feats, sizeof feats));
     for (int i = 0; i < res->n_models; i++) {
         const sq_compare_row *r = &res->rows[i];
         fprintf(fp, "%s{\"model\":", i ? "," : "");
@@ -311,8 +315,10 @@ void sq_compare_write_json(FILE *fp, const sq_compare_result *res) {
 }
 
 void sq_compare_write_table(FILE *fp, const sq_compare_result *res) {
-    fprintf(fp, "compare %s: %u users, %u items, %llu events\nprotocol: %s\n\n", res->dataset,
-            res->users, res->items, (unsigned long long)res->events, sq_compare_protocol(res));
+    char feats[64];
+    fprintf(fp, "compare %s: %u users, %u items, %llu events\nprotocol: %s\nside features: %s\n\n",
+            res->dataset, res->users, res->items, (unsigned long long)res->events,
+            sq_compare_protocol(res), sq_features_name(res->features, feats, sizeof feats));
     fprintf(fp, "%-9s %7s %7s %7s %7s %7s %7s %6s %8s %9s %7s %9s %6s\n", "model", "HR@10",
             "NDCG@10", "MRR@10", "HR@20", "NDCG@20", "MRR@20", "cov@10", "train_s", "events/s",
             "RSS_MB", "params", "epochs");
@@ -380,6 +386,10 @@ sq_status sq_compare_load_json(sq_compare_result *r, const char *path, sq_error 
     r->items = (uint32_t)items;
     r->events = (uint64_t)events;
     r->session = !strcmp(proto, PROTO_SESSION);
+    /* absent in files written before side features: none */
+    const char *fs = json_string_value(json_object_get(root, "features"));
+    r->features = fs ? sq_features_parse(fs, NULL) : 0;
+    if (r->features < 0) r->features = 0;
     size_t i;
     const json_t *m;
     json_array_foreach(models, i, m) {
