@@ -212,18 +212,26 @@ static sq_batch pack(neural *n, const sq_pred_examples *ex, const size_t *idx, i
         /* items the encoder does not know (posted to the service; never offline, where the
          * span is read as it is) are skipped, the span reaching further back instead */
         const uint32_t V = (uint32_t)n->m->cfg.n_items;
+        const uint64_t first = ex->seq_begin[idx[s]];
         int L = 0;
         for (uint64_t j = b; j < e; j++) L += ds->item[j] < V;
-        while (L < n->maxlen && b > ex->seq_begin[idx[s]]) L += ds->item[--b] < V;
+        while (L < n->maxlen && b > first) L += ds->item[--b] < V;
+        /* time gaps between the events kept, within the example's history only (nothing
+         * before seq_begin is its input): the first row's is to the kept event before it */
+        uint64_t pj = b;
+        int has_prev = 0;
+        while (!has_prev && pj > first) has_prev = ds->item[--pj] < V;
+        int64_t prev_t = has_prev ? ds->time_ms[pj] : 0;
         for (int q = 0; b < e; b++) {
             if (ds->item[b] >= V) continue;
             n->item[r + q] = ds->item[b];
             n->beh[r + q] = ds->behavior[b];
+            n->gap[r + q] = has_prev ? sq_gap_bucket(prev_t, ds->time_ms[b]) : 0;
             n->pos[r + q] = n->maxlen - L + q; /* right-aligned, as sq_train's batches */
+            prev_t = ds->time_ms[b];
+            has_prev = 1;
             q++;
         }
-        /* gaps within the example's history only (nothing before seq_begin is its input) */
-        sq_gap_fill(n->gap + r, ds->time_ms, ex->seq_begin[idx[s]], b, L);
         r += L;
         n->seq_off[s + 1] = r;
         if (n->F)
