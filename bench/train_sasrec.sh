@@ -2,6 +2,7 @@
 # Training speed of SASRec: shopseq vs a PyTorch twin trainer, same run, same threads.
 #
 #   bench/train_sasrec.sh [BUILD_DIR]        (default build-sas; THREADS=2, EPOCHS_TIMED=1)
+#   BEAUTY_CE=1 ML1M=0 bench/train_sasrec.sh [BUILD_DIR]   (only the full-softmax part below)
 #
 # Paper settings on ml1m_approx: maxlen 200, dim 50, 2 blocks, 1 head, dropout 0.2,
 # batch 128, Adam(W) lr 1e-3, BCE with one negative per position.
@@ -42,6 +43,7 @@ else
     echo "warning: libblas.so.3 is not OpenBLAS: $(update-alternatives --query $ALT 2>/dev/null | grep ^Value)"
 fi
 
+if [ "${ML1M:-1}" = 1 ]; then
 zstd -dcf "$DATA_ZST" > "$OUT/ml-1m.txt"
 "$SQ" ingest "$DATA_ZST" --preset sasrec --out "$OUT/ml1m.sqd" > /dev/null
 
@@ -85,6 +87,7 @@ printf "shopseq  %8.2f s/epoch  peak RSS %6s MB  %6.1f GFLOP/s useful (%s GFLOP/
     "$SQ_S" "$SQ_RSS" "$(echo "$USEFUL / $SQ_S" | bc -l)" "$USEFUL"
 printf "torch    %8.2f s/epoch  peak RSS %6s MB\n" "$PT_S" "$PT_RSS"
 printf "speed-up %8.2fx (torch s/epoch / shopseq s/epoch)\n" "$(echo "$PT_S / $SQ_S" | bc -l)"
+fi
 
 # Full softmax over a big catalogue (Beauty_bert4rec, 54,542 items): BEAUTY_CE=1 adds it.
 # The twin times TORCH_CE_BATCHES batches of its epoch and extrapolates (a whole epoch of

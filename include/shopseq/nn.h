@@ -144,10 +144,11 @@ void sq_nn_attention_backward(float *dq, float *dk, float *dv, const float *dout
                               const float *v, const int *seq_off, int n_seq, int C, int H,
                               int causal, float dropout_p, uint64_t seed, float *scratch);
 
-/* ---- losses (loss.c) ----  h (N, C) hidden states, table (V, C) item embeddings used as
+/* ---- losses (loss.c, ce_full.c) ----  h (N, C) hidden states, table (V, C) item embeddings used as
  * the output layer. Each returns the mean loss over the N rows; when dh != NULL it also
  * ACCUMULATES the gradient of that mean (times grad_scale) into dh (N, C) and dtable. */
-/* Full softmax cross-entropy over V classes. scratch: sq_nn_ce_scratch_size(V) floats. */
+/* Full softmax cross-entropy over V classes. scratch: sq_nn_ce_scratch_size(V) floats.
+ * Returns NAN when out of memory (it allocates a few MB of per-thread tiles). */
 size_t sq_nn_ce_scratch_size(int V);
 double sq_nn_ce_full(float *dh, float *dtable, const float *h, const float *table,
                     const uint32_t *target, int N, int V, int C, float grad_scale, float *scratch);

@@ -1,76 +1,9 @@
-/* Output losses over an item-embedding table: full softmax cross-entropy, sampled softmax,
- * binary cross-entropy with sampled negatives. Forward and backward are fused: the logits
- * of the full softmax (N x V) are never stored whole, only CE_ROWS rows at a time. */
-#include <cblas.h>
+/* Output losses over an item-embedding table with a few classes per row: sampled softmax,
+ * binary cross-entropy with sampled negatives (the full softmax is in ce_full.c). */
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 
 #include "shopseq/nn.h"
-
-#define CE_ROWS 128
-
-static inline void chunk(int n, int parts, int idx, int *b, int *e) {
-    int q = n / parts, r = n % parts;
-    *b = idx * q + (idx < r ? idx : r);
-    *e = *b + q + (idx < r);
-}
-
-size_t sq_nn_ce_scratch_size(int V) { return (size_t)CE_ROWS * (size_t)V + CE_ROWS; }
-
-double sq_nn_ce_full(float *dh, float *dtable, const float *h, const float *table,
-                    const uint32_t *target, int N, int V, int C, float grad_scale, float *scratch) {
-    double total = 0.0;
-    const float g = N > 0 ? grad_scale / (float)N : 0.0f;
-    float *rowloss = scratch + (size_t)CE_ROWS * V;
-    for (int c0 = 0; c0 < N; c0 += CE_ROWS) {
-        const int R = c0 + CE_ROWS < N ? CE_ROWS : N - c0;
-        const float *hc = h + (size_t)c0 * C;
-        float *lg = scratch; /* (R, V) */
-#pragma omp parallel
-        {
-            const int nt = omp_get_num_threads(), t = omp_get_thread_num();
-            int v0, v1, r0, r1;
-            chunk(V, nt, t, &v0, &v1);
-            chunk(R, nt, t, &r0, &r1);
-            if (v1 > v0)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, v1 - v0, C, 1.0f, hc, C,
-                            table + (size_t)v0 * C, C, 0.0f, lg + v0, V);
-#pragma omp barrier
-            for (int r = r0; r < r1; r++) {
-                float *l = lg + (size_t)r * V;
-                float mx = -INFINITY;
-                for (int v = 0; v < V; v++) mx = l[v] > mx ? l[v] : mx;
-                /* one exp per logit (it dominates the epoch with a big catalogue): the
-                 * exponentials stay in place and are scaled into the gradient */
-                const float lt = l[target[c0 + r]];
-                double sum = 0.0;
-                for (int v = 0; v < V; v++) {
-                    l[v] = expf(l[v] - mx);
-                    sum += l[v];
-                }
-                rowloss[r] = mx + (float)log(sum) - lt;
-                if (dh) {
-                    const float k = (float)((double)g / sum);
-                    for (int v = 0; v < V; v++) l[v] *= k;
-                    l[target[c0 + r]] -= g;
-                }
-            }
-            if (dh) {
-#pragma omp barrier
-                if (r1 > r0)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, C, V, 1.0f,
-                                lg + (size_t)r0 * V, V, table, C, 1.0f,
-                                dh + (size_t)(c0 + r0) * C, C);
-                if (v1 > v0)
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, v1 - v0, C, R, 1.0f,
-                                lg + v0, V, hc, C, 1.0f, dtable + (size_t)v0 * C, C);
-            }
-        }
-        for (int r = 0; r < R; r++) total += rowloss[r];
-    }
-    return N > 0 ? total / N : 0.0;
-}
 
 static inline float dot(const float *a, const float *b, int C) {
     float s = 0.0f;
