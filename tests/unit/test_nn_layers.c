@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <omp.h>
+
 #include <cmocka.h>
 
 #include "nn_check.h"
@@ -186,6 +188,46 @@ static void test_adamw(void **state) {
     sq_nn_params_free(&p); /* zeroed: fine */
 }
 
+/* ---- AdamW over 1001 weights (vector body and scalar tail, split among 1 or 2 threads):
+ * bit-identical to the float formula evaluated one weight at a time ---- */
+static void test_adamw_vector(void **state) {
+    (void)state;
+    for (int threads = 1; threads <= 2; threads++) {
+        sq_nn_params p = {0};
+        int64_t shape[1] = {1001};
+        assert_int_equal(sq_nn_params_add(&p, "w", 1, shape), 0);
+        assert_int_equal(sq_nn_params_alloc(&p, NULL), SQ_OK);
+        const long n = (long)p.total;
+        float *w = p.data, *W = malloc(n * sizeof *W), *M = calloc(n, sizeof *M),
+              *Vv = calloc(n, sizeof *Vv);
+        sq_nn_rng r;
+        sq_nn_rng_seed(&r, 9);
+        for (long i = 0; i < n; i++) W[i] = w[i] = sq_nn_rng_uniform(&r) - 0.5f;
+        const sq_nn_adamw opt = {.lr = 0.003f, .beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-8f,
+                                 .weight_decay = 0.01f};
+        omp_set_num_threads(threads);
+        for (int t = 1; t <= 3; t++) {
+            for (long i = 0; i < n; i++) p.grad[i] = sq_nn_rng_uniform(&r) - 0.5f;
+            sq_nn_adamw_step(&p, &opt);
+            const float c1 = 1.0f / (float)(1.0 - pow(0.9f, (double)t));
+            const float c2 = 1.0f / (float)(1.0 - pow(0.98f, (double)t));
+            for (long i = 0; i < n; i++) {
+                const float gi = p.grad[i];
+                M[i] = 0.9f * M[i] + (1.0f - 0.9f) * gi;
+                Vv[i] = 0.98f * Vv[i] + (1.0f - 0.98f) * gi * gi;
+                const float mh = M[i] * c1, vh = Vv[i] * c2;
+                W[i] -= 0.003f * (mh / (sqrtf(vh) + 1e-8f) + 0.01f * W[i]);
+            }
+            assert_memory_equal(w, W, n * sizeof *W);
+            assert_memory_equal(p.m, M, n * sizeof *M);
+            assert_memory_equal(p.v, Vv, n * sizeof *Vv);
+        }
+        omp_set_num_threads(2);
+        free(W), free(M), free(Vv);
+        sq_nn_params_free(&p);
+    }
+}
+
 static void test_rng(void **state) {
     (void)state;
     sq_nn_rng a, b;
@@ -205,7 +247,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear),     cmocka_unit_test(test_layernorm),
         cmocka_unit_test(test_embedding),  cmocka_unit_test(test_elementwise),
-        cmocka_unit_test(test_adamw),      cmocka_unit_test(test_rng),
+        cmocka_unit_test(test_adamw),      cmocka_unit_test(test_adamw_vector),      cmocka_unit_test(test_rng),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
