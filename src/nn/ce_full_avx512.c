@@ -1,5 +1,6 @@
 /* Full softmax cross-entropy with AVX-512 kernels (the blocking is ce_full.c's: row blocks,
- * item tiles split among threads, pass 1 for the log-sum-exp, pass 2 for the gradient).
+ * item tiles, pass 1 for the log-sum-exp, pass 2 for the gradient; here the tiles go out in
+ * groups, see GROUPS).
  *
  * The logits of a tile are computed item-major, S^T (w items, RP rows), so all the softmax
  * does per row -- running max, sum of exp, the probabilities -- is vertical work, 16 rows
@@ -23,6 +24,12 @@
 
 #define TILE 128 /* items per tile: S^T (TILE, RP) is 512 KB at 1024 rows, in L2 */
 #define KCH 128  /* rows per chunk of dE's sum: the chunk of h (32 KB at C = 64) stays in L1 */
+/* The item tiles are dealt out in GROUPS fixed groups, taken by the threads as they come
+ * free (on a shared machine one thread is often descheduled mid-pass: a static split left
+ * the other waiting at the barrier). Each group keeps its own partial results, merged in
+ * group order, so results do not depend on which thread ran what -- nor on the thread
+ * count. */
+#define GROUPS 16
 
 typedef void (*mk_fn)(int K, const float *x, ptrdiff_t xa, ptrdiff_t xk, const float *Y,
                       ptrdiff_t ys, float *out, ptrdiff_t os, int acc);
@@ -160,24 +167,23 @@ double sq__ce_full_avx512(float *dh, float *dtable, const float *h, const float 
     if (!sq__ce_full_avx512_ok(C)) return NAN;
     if (N <= 0 || V <= 0) return 0.0;
     const float g = grad_scale / (float)N;
-    const int ntiles = (V + TILE - 1) / TILE, nt = omp_get_max_threads();
+    const int ntiles = (V + TILE - 1) / TILE, G = ntiles < GROUPS ? ntiles : GROUPS;
+    const int nt = omp_get_max_threads();
     const int RB = N < SQ_CE_ROWS ? N : SQ_CE_ROWS, RP = (RB + 15) / 16 * 16;
-    /* shared: h^T (C, RP), lse (RP); per thread: S^T (TILE, RP), dh part (RB, C), running
-     * max (RP), running sum (RP doubles), 3 RP temporaries. Offsets multiples of 16 floats. */
-    const size_t shared = up16((size_t)C * RP + RP);
-    const size_t per = up16((size_t)TILE * RP + (size_t)RB * C + (size_t)RP * 6);
-    float *work = aligned_alloc(64, (shared + (size_t)nt * per) * sizeof *work);
+    /* shared: h^T (C, RP), lse (RP); per group: running max (RP), running sum (RP doubles),
+     * dh part (RB, C); per thread: S^T (TILE, RP), 3 RP temporaries. Offsets are multiples
+     * of 16 floats. */
+    const size_t shared = up16((size_t)C * RP + RP), pg = up16((size_t)RP * 3 + (size_t)RB * C);
+    const size_t pt = up16((size_t)TILE * RP + (size_t)RP * 3);
+    float *work = aligned_alloc(64, (shared + (size_t)G * pg + (size_t)nt * pt) * sizeof *work);
     if (!work) return NAN;
-    float *hT = work, *lse = hT + (size_t)C * RP, *lt = scratch, *rowloss = lt + SQ_CE_ROWS;
+    float *hT = work, *lse = hT + (size_t)C * RP, *grp = work + shared;
+    float *lt = scratch, *rowloss = lt + SQ_CE_ROWS;
     double total = 0.0;
 #pragma omp parallel num_threads(nt)
     {
-        const int T = omp_get_num_threads(), t = omp_get_thread_num();
-        float *S = work + shared + (size_t)t * per, *dhp = S + (size_t)TILE * RP;
-        float *mx = dhp + (size_t)RB * C, *tmp = mx + RP;
-        double *sm = (double *)(tmp + 3 * RP);
-        int tb, te;
-        chunk(ntiles, T, t, &tb, &te);
+        float *S = grp + (size_t)G * pg + (size_t)omp_get_thread_num() * pt;
+        float *tmp = S + (size_t)TILE * RP;
         for (int r0 = 0; r0 < N; r0 += RB) {
             const int R = r0 + RB < N ? RB : N - r0;
             const float *hb = h + (size_t)r0 * C;
@@ -188,16 +194,23 @@ double sq__ce_full_avx512(float *dh, float *dtable, const float *h, const float 
                 for (int r = 0; r < R; r++) d[r] = hb[(size_t)r * C + c];
                 for (int r = R; r < RP; r++) d[r] = 0.0f;
             }
-            for (int q = 0; q < RP; q++) mx[q] = -INFINITY, sm[q] = 0.0;
-            for (int k = tb; k < te; k++) {
-                const int v0 = k * TILE, w = v0 + TILE < V ? TILE : V - v0;
-                gemm(w, C, table + (size_t)v0 * C, C, 1, hT, RP, S, RP, RP, 0);
-                fold_tile(S, w, RP, mx, sm, tmp);
-                for (int r = 0; r < R; r++)
-                    if (tg[r] - (uint32_t)v0 < (uint32_t)w) lt[r] = S[(size_t)(tg[r] - v0) * RP + r];
+            /* pass 1: each group of tiles folds into its own (max, sum) per row */
+#pragma omp for schedule(dynamic, 1)
+            for (int gi = 0; gi < G; gi++) {
+                float *mx = grp + (size_t)gi * pg;
+                double *sm = (double *)(mx + RP);
+                int tb, te;
+                chunk(ntiles, G, gi, &tb, &te);
+                for (int q = 0; q < RP; q++) mx[q] = -INFINITY, sm[q] = 0.0;
+                for (int k = tb; k < te; k++) {
+                    const int v0 = k * TILE, w = v0 + TILE < V ? TILE : V - v0;
+                    gemm(w, C, table + (size_t)v0 * C, C, 1, hT, RP, S, RP, RP, 0);
+                    fold_tile(S, w, RP, mx, sm, tmp);
+                    for (int r = 0; r < R; r++)
+                        if (tg[r] - (uint32_t)v0 < (uint32_t)w) lt[r] = S[(size_t)(tg[r] - v0) * RP + r];
+                }
             }
-#pragma omp barrier
-            /* merge the threads' (max, sum) in thread order */
+            /* merge the groups in group order */
 #pragma omp for schedule(static)
             for (int r = 0; r < RP; r++) {
                 if (r >= R) {
@@ -205,40 +218,42 @@ double sq__ce_full_avx512(float *dh, float *dtable, const float *h, const float 
                     continue;
                 }
                 float m = -INFINITY;
-                for (int u = 0; u < T; u++) {
-                    const float *mxu = work + shared + (size_t)u * per + (size_t)TILE * RP + (size_t)RB * C;
-                    m = fmaxf(m, mxu[r]);
-                }
+                for (int gi = 0; gi < G; gi++) m = fmaxf(m, grp[(size_t)gi * pg + r]);
                 double s = 0.0;
-                for (int u = 0; u < T; u++) {
-                    const float *mxu = work + shared + (size_t)u * per + (size_t)TILE * RP + (size_t)RB * C;
-                    const double *smu = (const double *)(mxu + 4 * RP);
-                    if (mxu[r] > -INFINITY) s += smu[r] * exp((double)mxu[r] - m);
+                for (int gi = 0; gi < G; gi++) {
+                    const float *mx = grp + (size_t)gi * pg;
+                    if (mx[r] > -INFINITY) s += ((const double *)(mx + RP))[r] * exp((double)mx[r] - m);
                 }
                 lse[r] = m + (float)log(s);
                 rowloss[r] = lse[r] - lt[r];
             }
             if (dh) {
-                memset(dhp, 0, (size_t)R * C * sizeof *dhp);
-                for (int k = tb; k < te; k++) {
-                    const int v0 = k * TILE, w = v0 + TILE < V ? TILE : V - v0;
-                    const float *Et = table + (size_t)v0 * C;
-                    gemm(w, C, Et, C, 1, hT, RP, S, RP, RP, 0);
-                    probs_tile(S, w, RP, lse, g, tg, R, (uint32_t)v0);
-                    for (int k0 = 0; k0 < R; k0 += KCH)
-                        gemm(w, R - k0 < KCH ? R - k0 : KCH, S + k0, RP, 1, hb + (size_t)k0 * C, C,
-                             dtable + (size_t)v0 * C, C, C, 1);
-                    gemm(R, w, S, 1, RP, Et, C, dhp, C, C, 1);
+                /* pass 2: dtable rows are the group's own; dh goes to the group's part */
+#pragma omp for schedule(dynamic, 1)
+                for (int gi = 0; gi < G; gi++) {
+                    float *dhp = grp + (size_t)gi * pg + (size_t)RP * 3;
+                    int tb, te;
+                    chunk(ntiles, G, gi, &tb, &te);
+                    memset(dhp, 0, (size_t)R * C * sizeof *dhp);
+                    for (int k = tb; k < te; k++) {
+                        const int v0 = k * TILE, w = v0 + TILE < V ? TILE : V - v0;
+                        const float *Et = table + (size_t)v0 * C;
+                        gemm(w, C, Et, C, 1, hT, RP, S, RP, RP, 0);
+                        probs_tile(S, w, RP, lse, g, tg, R, (uint32_t)v0);
+                        for (int k0 = 0; k0 < R; k0 += KCH)
+                            gemm(w, R - k0 < KCH ? R - k0 : KCH, S + k0, RP, 1, hb + (size_t)k0 * C,
+                                 C, dtable + (size_t)v0 * C, C, C, 1);
+                        gemm(R, w, S, 1, RP, Et, C, dhp, C, C, 1);
+                    }
                 }
-#pragma omp barrier
 #pragma omp for schedule(static)
-                for (int r = 0; r < R; r++)
-                    for (int u = 0; u < T; u++) {
-                        const float *p = work + shared + (size_t)u * per + (size_t)TILE * RP +
-                                         (size_t)r * C;
-                        float *d = dh + (size_t)(r0 + r) * C;
+                for (int r = 0; r < R; r++) {
+                    float *d = dh + (size_t)(r0 + r) * C;
+                    for (int gi = 0; gi < G; gi++) {
+                        const float *p = grp + (size_t)gi * pg + (size_t)RP * 3 + (size_t)r * C;
                         for (int c = 0; c < C; c++) d[c] += p[c];
                     }
+                }
             }
 #pragma omp single
             for (int r = 0; r < R; r++) total += rowloss[r];

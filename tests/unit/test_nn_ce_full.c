@@ -2,7 +2,7 @@
  * direct double-precision computation: loss, dh and dtable, over shapes that cross the
  * item tiles and the row blocks with remainders, 1 and 2 threads, logits near +-80 (no
  * overflow, no NaN), and bit-identical results when run twice. The AVX-512 path (C a
- * multiple of 16) also by finite differences. The BLAS path is checked on every CPU. */
+ * multiple of 16) also by finite differences, and bit-identical on 1 and 2 threads. The BLAS path is checked on every CPU. */
 #include <math.h>
 #include <omp.h>
 #include <setjmp.h>
@@ -135,8 +135,34 @@ static void test_avx512(void **st) {
     shapes(sq__ce_full_avx512, "avx512", 16);
     shapes(sq__ce_full_avx512, "avx512", 64);
     check_shape(sq__ce_full_avx512, "avx512", 50, 140, 80, 1.0f, 2); /* 64 + 16 lanes */
+    /* tiles go out in fixed groups: 1 and 2 threads give the same bits */
+    {
+        enum { N = 300, V = 5000, C = 32 };
+        sq_nn_rng r;
+        sq_nn_rng_seed(&r, 8);
+        float *h = malloc(N * C * sizeof *h), *E = malloc(V * C * sizeof *E);
+        float *s = malloc(sq_nn_ce_scratch_size(V) * sizeof *s);
+        uint32_t *tg = malloc(N * sizeof *tg);
+        fd_fill(h, N * C, &r, 1.0f);
+        fd_fill(E, V * C, &r, 1.0f);
+        for (int i = 0; i < N; i++) tg[i] = sq_nn_rng_below(&r, V);
+        float *dh[2], *dt[2];
+        double l[2];
+        for (int k = 0; k < 2; k++) {
+            dh[k] = calloc(N * C, sizeof **dh);
+            dt[k] = calloc(V * C, sizeof **dt);
+            omp_set_num_threads(k + 1);
+            l[k] = sq__ce_full_avx512(dh[k], dt[k], h, E, tg, N, V, C, 1.0f, s);
+        }
+        omp_set_num_threads(2);
+        assert_true(l[0] == l[1]);
+        assert_memory_equal(dh[0], dh[1], N * C * sizeof **dh);
+        assert_memory_equal(dt[0], dt[1], V * C * sizeof **dt);
+        for (int k = 0; k < 2; k++) free(dh[k]), free(dt[k]);
+        free(h), free(E), free(s), free(tg);
+    }
     /* finite differences, several tiles and a partial one */
-    enum { N = 9, V = 300, C = 16 };
+    enum { N = 9, V = 140, C = 16 };
     sq_nn_rng r;
     sq_nn_rng_seed(&r, 5);
     fd_ctx c = {N, V, C, malloc(N * C * sizeof(float)), malloc(V * C * sizeof(float)),
