@@ -213,4 +213,15 @@ double sq_nn_ce_shared(float *dh, float *dtable, const float *h, const float *ta
 int sq_nn_shared_candidates(uint32_t *cand, int *target_col, const uint32_t *target, int N,
                             int n_samples, int V, uint64_t seed);
 
+/* ---- BPR-max over the shared candidates (loss_bprmax.c; Hidasi & Karatzoglou 2018) ----
+ * Same candidate set, arguments and scratch as sq_nn_ce_shared. Per row, with o_k =
+ * ELU_elu(h . E[cand[k]]) (elu = 0: o_k = the raw score) and s_k the softmax of o over the
+ * row's negatives (every candidate but target_col[i]):
+ *   loss = -log(sum_k s_k sigmoid(o_t - o_k) + 1e-24) + bpreg * sum_k s_k o_k^2.
+ * Returns the mean; with dh, ACCUMULATES the gradient (times grad_scale). A row with no
+ * negative (K = 1) contributes 0. */
+double sq_nn_bprmax_shared(float *dh, float *dtable, const float *h, const float *table,
+                           const uint32_t *cand, int K, const int *target_col, int N, int C,
+                           float bpreg, float elu, float grad_scale, float *scratch);
+
 #endif
