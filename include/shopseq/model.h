@@ -15,9 +15,10 @@
 #include "shopseq/status.h"
 
 /* shared: softmax over the batch's targets plus `negatives` uniform items shared by every
- * row (sq_nn_ce_shared; bert4rec, gru4rec, lstm, caser) */
+ * row (sq_nn_ce_shared; bert4rec, gru4rec, lstm, caser); bpr_max: BPR-max over the same
+ * candidates (sq_nn_bprmax_shared, "bpr-max"; gru4rec, lstm) */
 typedef enum {
-    SQ_LOSS_BCE = 0, SQ_LOSS_CE = 1, SQ_LOSS_SAMPLED = 2, SQ_LOSS_SHARED = 3
+    SQ_LOSS_BCE = 0, SQ_LOSS_CE = 1, SQ_LOSS_SAMPLED = 2, SQ_LOSS_SHARED = 3, SQ_LOSS_BPRMAX = 4
 } sq_loss_kind;
 
 const char *sq_loss_name(sq_loss_kind k);
@@ -50,6 +51,8 @@ typedef struct sq_model_config {
     int filters_v;     /* caser: vertical filters */
     float init_std;    /* sasrec: 0 = xavier normal (the paper); > 0 = N(0, init_std) for every
                           matrix, as RecBole and the published full-CE runs initialise */
+    float bpreg;       /* bpr-max: score regularisation weight (1.0, the official default) */
+    float final_elu;   /* bpr-max: ELU alpha applied to the scores first (0.5; 0 = none) */
 } sq_model_config;
 
 void sq_model_config_default(sq_model_config *c); /* the SASRec paper's settings */
@@ -67,6 +70,14 @@ typedef struct sq_batch {
     const uint32_t *neg;      /* (N * n_neg) or NULL */
     int n_neg;
     uint64_t seed;            /* dropout stream of this step (training forward only) */
+    /* shared / bpr-max: the sampled part of the candidate set when the trainer draws it
+     * (popularity-based); NULL = the model draws cfg.negatives uniform items */
+    const uint32_t *shared_neg;
+    int n_shared_neg;
+    /* session-parallel step (gru4rec): every sequence is one event, and sequence s
+     * continues the state of row state_src[s] of the previous step, or starts from zero
+     * (-1). NULL = ordinary packed sequences from a zero state. */
+    const int *state_src;
 } sq_batch;
 
 typedef struct sq_model sq_model;

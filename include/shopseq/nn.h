@@ -187,6 +187,22 @@ void sq_nn_lstm_backward(float *dx, float *dw_ih, float *dw_hh, float *db_ih, fl
                          const float *w_ih, const float *w_hh, const int *seq_off, int n_seq,
                          int IC, int H, float *scratch);
 
+/* ---- one GRU step (gru_cell.c; nn.GRUCell) ----
+ * N independent rows, row i from its own state h0[i] (h0 NULL: all zero): out (N, H) =
+ * GRU(x (N, IC), h0). Layouts as the GRU above. forward OVERWRITES out and cache
+ * (sq_nn_gru_cell_cache_size floats). backward: dx (N, IC) and dh0 (N, H) ACCUMULATE when
+ * given (dh0 NULL: the step's gradient stops at h0, truncated BPTT), weight gradients
+ * ACCUMULATE; scratch: sq_nn_gru_cell_scratch_size floats. */
+size_t sq_nn_gru_cell_cache_size(int N, int H);
+size_t sq_nn_gru_cell_scratch_size(int N, int H);
+void sq_nn_gru_cell_forward(float *out, float *cache, const float *x, const float *h0,
+                            const float *w_ih, const float *w_hh, const float *b_ih,
+                            const float *b_hh, int N, int IC, int H);
+void sq_nn_gru_cell_backward(float *dx, float *dh0, float *dw_ih, float *dw_hh, float *db_ih,
+                             float *db_hh, const float *dout, const float *cache, const float *x,
+                             const float *h0, const float *w_ih, const float *w_hh, int N, int IC,
+                             int H, float *scratch);
+
 /* ---- Conv1D + max-pool over time (conv.c) ----
  * in (N, L, C): N windows of L rows; w (F, K, C) (PyTorch Conv2d(1, F, (K, C)) weight),
  * b (F) or NULL. out (N, F) = max over t in [0, L-K] of b + sum_{j,c} w[f,j,c] in[n,t+j,c];
@@ -212,6 +228,10 @@ double sq_nn_ce_shared(float *dh, float *dtable, const float *h, const float *ta
                        float grad_scale, float *scratch);
 int sq_nn_shared_candidates(uint32_t *cand, int *target_col, const uint32_t *target, int N,
                             int n_samples, int V, uint64_t seed);
+/* The same from given samples (e.g. drawn by popularity); cand has room for N + n_samples
+ * and may hold the samples at cand + N already. */
+int sq_nn_shared_candidates_given(uint32_t *cand, int *target_col, const uint32_t *target, int N,
+                                  const uint32_t *samples, int n_samples);
 
 /* ---- BPR-max over the shared candidates (loss_bprmax.c; Hidasi & Karatzoglou 2018) ----
  * Same candidate set, arguments and scratch as sq_nn_ce_shared. Per row, with o_k =

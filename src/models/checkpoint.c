@@ -25,7 +25,7 @@ sq_status sq_model_save(const sq_model *m, const char *path, const char *const *
     char (*names)[96] = calloc((size_t)n, sizeof *names);
     enum { NKV = 64 };
     const char *kv[2 * NKV + 1] = {0};
-    char vals[24][64];
+    char vals[32][64];
     if (!e || !names) {
         free(e);
         free(names);
@@ -88,6 +88,8 @@ sq_status sq_model_save(const sq_model *m, const char *path, const char *const *
     KV("filters_h", "%d", c->filters_h);
     KV("filters_v", "%d", c->filters_v);
     KV("init_std", "%.9g", (double)c->init_std);
+    KV("bpreg", "%.9g", (double)c->bpreg);
+    KV("final_elu", "%.9g", (double)c->final_elu);
     if (with_optimizer) KV("optim_step", "%" PRId64, p->step);
 #undef KV
     if (meta)
@@ -156,6 +158,8 @@ sq_status sq_model_load(sq_model **out, const char *path, sq_error *err) {
     if (meta_num(&f, "use_price", &x[11]) == 0) c.use_price = (int)x[11];
     if (meta_num(&f, "use_gap", &x[11]) == 0) c.use_gap = (int)x[11];
     if (meta_num(&f, "n_categories", &x[11]) == 0) c.n_categories = (int)x[11];
+    if (meta_num(&f, "bpreg", &x[11]) == 0) c.bpreg = (float)x[11];
+    if (meta_num(&f, "final_elu", &x[11]) == 0) c.final_elu = (float)x[11];
     const char *ls = sq_st_meta(&f, "loss");
     c.loss = ls && sq_loss_from_name(ls) >= 0 ? (sq_loss_kind)sq_loss_from_name(ls) : SQ_LOSS_BCE;
     sq_model *m;

@@ -10,7 +10,7 @@ static const sq_model_ops *const registry[] = {
     &sq_pop_ops, &sq_markov_ops, &sq_itemknn_ops,
 };
 
-static const char *const loss_names[] = {"bce", "ce", "sampled", "shared"};
+static const char *const loss_names[] = {"bce", "ce", "sampled", "shared", "bpr-max"};
 
 const char *sq_loss_name(sq_loss_kind k) {
     return (unsigned)k < sizeof loss_names / sizeof *loss_names ? loss_names[k] : "?";
@@ -35,6 +35,8 @@ void sq_model_config_default(sq_model_config *c) {
     c->batch = 128;
     c->ln_eps = 1e-8f;
     c->seed = 42;
+    c->bpreg = 1.0f;
+    c->final_elu = 0.5f;
 }
 
 sq_status sq_model_create(sq_model **m, const sq_model_config *cfg, sq_error *err) {
@@ -43,6 +45,12 @@ sq_status sq_model_create(sq_model **m, const sq_model_config *cfg, sq_error *er
         strcmp(cfg->model, "gru4rec") && strcmp(cfg->model, "lstm") && strcmp(cfg->model, "caser"))
         return sq_error_set(err, SQ_ERR_USAGE,
                             "%s: --loss shared is for bert4rec, gru4rec, lstm and caser", cfg->model);
+    if (cfg->loss == SQ_LOSS_BPRMAX && strcmp(cfg->model, "gru4rec") && strcmp(cfg->model, "lstm"))
+        return sq_error_set(err, SQ_ERR_USAGE, "%s: --loss bpr-max is for gru4rec and lstm",
+                            cfg->model);
+    if (cfg->bpreg < 0.0f || cfg->final_elu < 0.0f)
+        return sq_error_set(err, SQ_ERR_USAGE, "%s: bpreg %g and final_elu %g must be >= 0",
+                            cfg->model, (double)cfg->bpreg, (double)cfg->final_elu);
     for (size_t i = 0; i < sizeof registry / sizeof *registry; i++)
         if (!strcmp(cfg->model, registry[i]->name)) {
             if (registry[i]->fit_batch && (cfg->use_category || cfg->use_price || cfg->use_gap))

@@ -178,8 +178,8 @@ static double loss_and_grad(rnn *m, const sq_batch *b, float *dh) {
     case SQ_LOSS_CE:
         return sq_nn_ce_full(dh, dE, m->h, E, b->target, N, cfg->n_items, C, 1.0f, m->ce_scratch);
     case SQ_LOSS_SHARED:
-        return sq__shared_loss(&m->shared, dh, dE, m->h, E, b->target, N, C, cfg->n_items,
-                               cfg->negatives, b->seed ^ 0x7F4A7C15F39CC060ull);
+    case SQ_LOSS_BPRMAX:
+        return sq__cand_loss(&m->shared, cfg, b, dh, dE, m->h, E, N, b->seed ^ 0x7F4A7C15F39CC060ull);
     case SQ_LOSS_SAMPLED:
         return sq_nn_sampled_softmax(dh, dE, m->h, E, b->target, b->neg, N, b->n_neg, C, 1.0f);
     case SQ_LOSS_BCE:

@@ -4,29 +4,53 @@
 #include "models/shared_loss.h"
 #include "shopseq/nn.h"
 
-double sq__shared_loss(sq__shared_buf *sb, float *dh, float *dtable, const float *h,
-                       const float *table, const uint32_t *target, int N, int C, int V,
-                       int n_samples, uint64_t seed) {
-    if (N <= 0) return 0.0;
+/* cand/col for the batch's targets plus the samples (given, or n_samples uniform draws from
+ * seed); returns K, or -1 when out of memory */
+static int candidates(sq__shared_buf *sb, const uint32_t *target, int N, int C, int V,
+                      const uint32_t *given, int n_samples, uint64_t seed) {
     if (n_samples < 0) n_samples = 0;
     size_t rows = (size_t)N + (size_t)n_samples;
     if (rows > sb->cap_rows) {
         uint32_t *c = realloc(sb->cand, rows * sizeof *c);
-        if (!c) return NAN;
+        if (!c) return -1;
         sb->cand = c;
         int *col = realloc(sb->col, rows * sizeof *col);
-        if (!col) return NAN;
+        if (!col) return -1;
         sb->col = col;
         sb->cap_rows = rows;
     }
-    const int K = sq_nn_shared_candidates(sb->cand, sb->col, target, N, n_samples, V, seed);
+    const int K = given ? sq_nn_shared_candidates_given(sb->cand, sb->col, target, N, given, n_samples)
+                        : sq_nn_shared_candidates(sb->cand, sb->col, target, N, n_samples, V, seed);
     size_t need = sq_nn_ce_shared_scratch_size(N, K, C);
     if (need > sb->cap_scratch) {
         float *s = realloc(sb->scratch, need * sizeof *s);
-        if (!s) return NAN;
+        if (!s) return -1;
         sb->scratch = s;
         sb->cap_scratch = need;
     }
+    return K;
+}
+
+double sq__shared_loss(sq__shared_buf *sb, float *dh, float *dtable, const float *h,
+                       const float *table, const uint32_t *target, int N, int C, int V,
+                       int n_samples, uint64_t seed) {
+    if (N <= 0) return 0.0;
+    const int K = candidates(sb, target, N, C, V, NULL, n_samples, seed);
+    if (K < 0) return NAN;
+    return sq_nn_ce_shared(dh, dtable, h, table, sb->cand, K, sb->col, N, C, 1.0f, sb->scratch);
+}
+
+double sq__cand_loss(sq__shared_buf *sb, const sq_model_config *cfg, const sq_batch *b,
+                     float *dh, float *dtable, const float *h, const float *table, int N,
+                     uint64_t seed) {
+    if (N <= 0) return 0.0;
+    const int C = cfg->dim;
+    const int K = candidates(sb, b->target, N, C, cfg->n_items, b->shared_neg,
+                             b->shared_neg ? b->n_shared_neg : cfg->negatives, seed);
+    if (K < 0) return NAN;
+    if (cfg->loss == SQ_LOSS_BPRMAX)
+        return sq_nn_bprmax_shared(dh, dtable, h, table, sb->cand, K, sb->col, N, C, cfg->bpreg,
+                                   cfg->final_elu, 1.0f, sb->scratch);
     return sq_nn_ce_shared(dh, dtable, h, table, sb->cand, K, sb->col, N, C, 1.0f, sb->scratch);
 }
 

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "shopseq/model.h"
+
 typedef struct sq__shared_buf {
     uint32_t *cand;
     int *col;
@@ -18,6 +20,12 @@ typedef struct sq__shared_buf {
 double sq__shared_loss(sq__shared_buf *sb, float *dh, float *dtable, const float *h,
                        const float *table, const uint32_t *target, int N, int C, int V,
                        int n_samples, uint64_t seed);
+/* The candidate losses of one batch for cfg->loss (shared: softmax, bpr-max: BPR-max with
+ * cfg->bpreg and cfg->final_elu): the targets plus b->shared_neg when the trainer drew them,
+ * else cfg->negatives uniform items from `seed`. NAN when out of memory. */
+double sq__cand_loss(sq__shared_buf *sb, const sq_model_config *cfg, const sq_batch *b,
+                     float *dh, float *dtable, const float *h, const float *table, int N,
+                     uint64_t seed);
 void sq__shared_free(sq__shared_buf *sb);
 
 #endif

@@ -55,12 +55,18 @@ static int cmp_u32(const void *a, const void *b) {
 
 int sq_nn_shared_candidates(uint32_t *cand, int *target_col, const uint32_t *target, int N,
                             int n_samples, int V, uint64_t seed) {
-    int K = 0;
-    for (int i = 0; i < N; i++) cand[K++] = target[i];
     for (int s = 0; s < n_samples; s++) {
         uint32_t x = (uint32_t)(sq_nn_hash_uniform(seed, (uint64_t)s) * (float)V);
-        cand[K++] = x < (uint32_t)V ? x : (uint32_t)V - 1;
+        cand[N + s] = x < (uint32_t)V ? x : (uint32_t)V - 1;
     }
+    return sq_nn_shared_candidates_given(cand, target_col, target, N, cand + N, n_samples);
+}
+
+int sq_nn_shared_candidates_given(uint32_t *cand, int *target_col, const uint32_t *target, int N,
+                                  const uint32_t *samples, int n_samples) {
+    int K = N + n_samples;
+    if (samples != cand + N) memmove(cand + N, samples, (size_t)n_samples * sizeof *cand);
+    memcpy(cand, target, (size_t)N * sizeof *cand);
     qsort(cand, (size_t)K, sizeof *cand, cmp_u32);
     int u = 0;
     for (int k = 0; k < K; k++)
