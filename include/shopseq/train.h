@@ -42,6 +42,14 @@ sq_status sq_evaluate(sq_model *m, const sq_dataset *ds, const sq_eval_opts *o,
 sq_status sq_recommend(sq_model *m, const sq_dataset *ds, const uint32_t *users, int n_users,
                        int k, int mask_history, uint32_t *items, float *scores, sq_error *err);
 
+/* How training sequences become mini-batches. PADDED: batch whole sequences (the last
+ * maxlen events each, packed, full BPTT), shuffled per epoch. SESSION: session-parallel
+ * (the official GRU4Rec's; gru4rec only): batch slots each walk one sequence an event per
+ * step, carrying the recurrent state between steps and resetting it when a slot starts a
+ * new sequence; sequences in the order of their first event's time; one-step truncated
+ * BPTT, one update per step. */
+typedef enum { SQ_BATCHING_PADDED = 0, SQ_BATCHING_SESSION = 1 } sq_batching;
+
 typedef struct sq_train_opts {
     int epochs;
     float lr, weight_decay;
@@ -55,6 +63,10 @@ typedef struct sq_train_opts {
     double max_seconds; /* stop after this much training time (0 = no limit) */
     int all_events;  /* train on every event of every sequence (data with a separate test
                         file, e.g. sessions): no leave-one-out hold-out; set eval_every 0 */
+    sq_batching batching;
+    float sample_alpha; /* > 0: the shared / bpr-max losses' cfg.negatives samples are drawn
+                           by the trainer from training popularity^alpha (the official
+                           GRU4Rec's); 0: uniform, drawn by the model */
 } sq_train_opts;
 
 typedef struct sq_train_result {

@@ -36,6 +36,8 @@ typedef struct {
     float *cache[MAX_LAYERS];
     float *h;                  /* (N, C) dropped-out last layer output */
     float *dh, *dx, *scratch, *ce_scratch, *gather;
+    float *step_buf; /* session-parallel: per layer, the step's initial and final states */
+    int step_rows;   /* rows of the last step's final states */
     sq__shared_buf shared;
     uint64_t drop_seed;
     int last_train;
@@ -47,6 +49,7 @@ static void destroy(sq_model *mm) {
     sq_nn_params_free(&m->base.params);
     sq__shared_free(&m->shared);
     free(m->arena);
+    free(m->step_buf);
     free(m);
 }
 
@@ -113,12 +116,19 @@ static sq_status create_kind(sq_model **out, const sq_model_config *cfg, int lst
         }
     }
     const size_t N = (size_t)cfg->batch * cfg->maxlen, NC = N * C;
-    const size_t cache = lstm ? sq_nn_lstm_cache_size((int)N, C) : sq_nn_gru_cache_size((int)N, C);
-    const size_t scr = lstm ? sq_nn_lstm_scratch_size((int)N, C) : sq_nn_gru_scratch_size((int)N, C);
+    size_t cache = lstm ? sq_nn_lstm_cache_size((int)N, C) : sq_nn_gru_cache_size((int)N, C);
+    size_t scr = lstm ? sq_nn_lstm_scratch_size((int)N, C) : sq_nn_gru_scratch_size((int)N, C);
+    if (!lstm) { /* room for session-parallel steps (one GRU cell step of <= batch rows) */
+        const size_t cc = sq_nn_gru_cell_cache_size(cfg->batch, C),
+                     cs = sq_nn_gru_cell_scratch_size(cfg->batch, C);
+        cache = cc > cache ? cc : cache;
+        scr = cs > scr ? cs : scr;
+        m->step_buf = calloc((size_t)2 * L * cfg->batch * C, sizeof(float));
+    }
     size_t total = NC * (3 + (size_t)L) + cache * L + NC + scr +
                    sq_nn_ce_scratch_size(cfg->n_items) + (size_t)cfg->batch * C;
     m->arena = malloc(total * sizeof(float));
-    if (!m->arena) {
+    if (!m->arena || (!lstm && !m->step_buf)) {
         destroy(&m->base);
         return sq_error_set(err, SQ_ERR_NOMEM, "out of memory for %zu MB of activations",
                             total * sizeof(float) >> 20);
@@ -148,6 +158,51 @@ static uint64_t site_seed(uint64_t base, int site) {
     return base ^ ((uint64_t)(site + 1) * 0xC2B2AE3D27D4EB4Full);
 }
 
+/* ---- session-parallel steps (b->state_src; GRU only): one event per sequence, each
+ * layer starting from the state its row had at the end of the previous step (zero for a
+ * new sequence). The carried state of the last layer is its dropped-out output, as the
+ * official code carries it; gradients stop at the carried state (its one-step truncated
+ * BPTT). */
+static float *step_h0(rnn *m, int l) {
+    return m->step_buf + (size_t)(2 * l) * m->base.cfg.batch * m->base.cfg.dim;
+}
+static float *step_state(rnn *m, int l) {
+    return m->step_buf + (size_t)(2 * l + 1) * m->base.cfg.batch * m->base.cfg.dim;
+}
+
+static void step_forward(rnn *m, const sq_batch *b, int l, const float *in) {
+    const sq_nn_params *p = &m->base.params;
+    const int C = m->base.cfg.dim, N = b->n_seq;
+    float *h0 = step_h0(m, l);
+    const float *st = step_state(m, l);
+    for (int s = 0; s < N; s++) {
+        const int src = b->state_src[s];
+        if (src >= 0 && src < m->step_rows)
+            memcpy(h0 + (size_t)s * C, st + (size_t)src * C, (size_t)C * sizeof *h0);
+        else
+            memset(h0 + (size_t)s * C, 0, (size_t)C * sizeof *h0);
+    }
+    sq_nn_gru_cell_forward(m->out[l], m->cache[l], in, h0, sq_nn_param(p, m->wih[l]),
+                           sq_nn_param(p, m->whh[l]), sq_nn_param(p, m->bih[l]),
+                           sq_nn_param(p, m->bhh[l]), N, C, C);
+}
+
+static void step_keep(rnn *m, const sq_batch *b) {
+    const size_t n = (size_t)b->n_seq * m->base.cfg.dim;
+    for (int l = 0; l < m->L; l++)
+        memcpy(step_state(m, l), l == m->L - 1 ? m->h : m->out[l], n * sizeof(float));
+    m->step_rows = b->n_seq;
+}
+
+static void step_backward(rnn *m, const sq_batch *b, int l, const float *in) {
+    const sq_nn_params *p = &m->base.params;
+    const int C = m->base.cfg.dim;
+    sq_nn_gru_cell_backward(m->dx, NULL, sq_nn_pgrad(p, m->wih[l]), sq_nn_pgrad(p, m->whh[l]),
+                            sq_nn_pgrad(p, m->bih[l]), sq_nn_pgrad(p, m->bhh[l]), m->dh,
+                            m->cache[l], in, step_h0(m, l), sq_nn_param(p, m->wih[l]),
+                            sq_nn_param(p, m->whh[l]), b->n_seq, C, C, m->scratch);
+}
+
 static void encode(rnn *m, const sq_batch *b, int train) {
     const sq_model_config *cfg = &m->base.cfg;
     const sq_nn_params *p = &m->base.params;
@@ -161,11 +216,16 @@ static void encode(rnn *m, const sq_batch *b, int train) {
     sq_nn_dropout_forward(m->x, m->x, (size_t)N * C, pd, site_seed(m->drop_seed, 0));
     for (int l = 0; l < m->L; l++) {
         const float *in = l ? m->out[l - 1] : m->x;
+        if (b->state_src) {
+            step_forward(m, b, l, in);
+            continue;
+        }
         (m->lstm ? sq_nn_lstm_forward : sq_nn_gru_forward)(
             m->out[l], m->cache[l], in, sq_nn_param(p, m->wih[l]), sq_nn_param(p, m->whh[l]),
             sq_nn_param(p, m->bih[l]), sq_nn_param(p, m->bhh[l]), b->seq_off, b->n_seq, C, C);
     }
     sq_nn_dropout_forward(m->h, m->out[m->L - 1], (size_t)N * C, pd, site_seed(m->drop_seed, 1));
+    if (b->state_src) step_keep(m, b);
 }
 
 static double loss_and_grad(rnn *m, const sq_batch *b, float *dh) {
@@ -205,7 +265,8 @@ static void backward_from_dh(rnn *m, const sq_batch *b) {
     for (int l = m->L - 1; l >= 0; l--) {
         const float *in = l ? m->out[l - 1] : m->x;
         memset(m->dx, 0, NC * sizeof(float));
-        (m->lstm ? sq_nn_lstm_backward : sq_nn_gru_backward)(
+        if (b->state_src) step_backward(m, b, l, in);
+        else (m->lstm ? sq_nn_lstm_backward : sq_nn_gru_backward)(
             m->dx, sq_nn_pgrad(p, m->wih[l]), sq_nn_pgrad(p, m->whh[l]), sq_nn_pgrad(p, m->bih[l]),
             sq_nn_pgrad(p, m->bhh[l]), m->dh, m->cache[l], m->out[l], in,
             sq_nn_param(p, m->wih[l]), sq_nn_param(p, m->whh[l]), b->seq_off, b->n_seq, C, C,

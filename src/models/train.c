@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "models/session_train.h"
 #include "shopseq/safetensors.h"
 #include "shopseq/train.h"
 
@@ -89,6 +90,11 @@ static int user_span(const sq_dataset *ds, uint32_t u, int kind, uint64_t *b, ui
         return 1;
     default: *e = e0; return n >= 1;
     }
+}
+
+int sq__train_span(const sq_dataset *ds, uint32_t u, int all_events, uint64_t *b, uint64_t *e) {
+    int64_t t;
+    return user_span(ds, u, all_events ? 4 : 3, b, e, &t);
 }
 
 typedef struct {
@@ -356,6 +362,34 @@ static void progress(const sq_train_opts *o, int epoch, int epochs, double frac,
     fflush(o->log);
 }
 
+/* Checks the batching and sampling options against the model; builds the popularity
+ * sampler when o->sample_alpha > 0. */
+static sq_status train_setup(const sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
+                             sq__item_sampler *smp, sq_error *err) {
+    const sq_model_config *cfg = &m->cfg;
+    const int cand = cfg->loss == SQ_LOSS_SHARED || cfg->loss == SQ_LOSS_BPRMAX;
+    if (o->batching == SQ_BATCHING_SESSION &&
+        (strcmp(m->ops->name, "gru4rec") || !(cand || cfg->loss == SQ_LOSS_CE)))
+        return sq_error_set(err, SQ_ERR_USAGE,
+                            "session-parallel batching is for gru4rec with --loss ce, shared or "
+                            "bpr-max (got %s, %s)", m->ops->name, sq_loss_name(cfg->loss));
+    if (o->sample_alpha < 0.0f)
+        return sq_error_set(err, SQ_ERR_USAGE, "sample alpha must be >= 0, got %g",
+                            (double)o->sample_alpha);
+    if (o->sample_alpha <= 0.0f || !cand || cfg->negatives <= 0) return SQ_OK;
+    uint32_t *counts = calloc(ds->n_items ? ds->n_items : 1, sizeof *counts);
+    if (!counts) return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
+    for (uint32_t u = 0; u < ds->n_users; u++) {
+        uint64_t b, e;
+        if (sq__train_span(ds, u, o->all_events, &b, &e))
+            for (uint64_t i = b; i < e; i++) counts[ds->item[i]]++;
+    }
+    int bad = sq__sampler_init(smp, counts, ds->n_items, o->sample_alpha);
+    free(counts);
+    if (bad) return sq_error_set(err, SQ_ERR_USAGE, "no training events to sample negatives from");
+    return SQ_OK;
+}
+
 sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
                    sq_train_result *res, sq_error *err) {
     memset(res, 0, sizeof *res);
@@ -365,15 +399,21 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
                             ds->n_items);
     sq_status fst = sq_features_check_data(m, ds, err);
     if (fst != SQ_OK) return fst;
-    const int K = cfg->loss == SQ_LOSS_CE || cfg->loss == SQ_LOSS_SHARED
+    const int K = cfg->loss == SQ_LOSS_CE || cfg->loss == SQ_LOSS_SHARED || cfg->loss == SQ_LOSS_BPRMAX
                       ? 0
                       : (cfg->negatives > 0 ? cfg->negatives : 1);
+    sq__item_sampler smp = {0};
+    sq_status st = train_setup(m, ds, o, &smp, err);
+    if (st != SQ_OK) return st;
     int start_epoch = 0;
     double best = -1.0;
     if (o->resume) {
         sq_st_file f;
-        sq_status st = sq_st_read(&f, o->resume, err);
-        if (st != SQ_OK) return st;
+        st = sq_st_read(&f, o->resume, err);
+        if (st != SQ_OK) {
+            sq__sampler_free(&smp);
+            return st;
+        }
         const char *e = sq_st_meta(&f, "train_epoch"), *bn = sq_st_meta(&f, "best_ndcg10");
         if (e) start_epoch = atoi(e);
         if (bn) best = atof(bn);
@@ -381,11 +421,14 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
     }
     uint32_t *train_users = malloc((size_t)(ds->n_users ? ds->n_users : 1) * sizeof *train_users);
     float *best_w = malloc(m->params.total * sizeof(float));
+    uint32_t *shared_neg = malloc((size_t)(smp.cdf ? cfg->negatives : 1) * sizeof *shared_neg);
     batcher bt;
-    if (!train_users || !best_w ||
+    if (!train_users || !best_w || !shared_neg ||
         batcher_init(&bt, cfg->batch, cfg->maxlen, K, max_user_events(ds)) != 0) {
         free(train_users);
         free(best_w);
+        free(shared_neg);
+        sq__sampler_free(&smp);
         return sq_error_set(err, SQ_ERR_NOMEM, "out of memory for training");
     }
     memcpy(best_w, m->params.data, m->params.total * sizeof(float));
@@ -394,7 +437,6 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
     char fp_items[17], fp_data[17];
     snprintf(fp_items, sizeof fp_items, "%016" PRIx64, sq_dataset_item_fingerprint(ds));
     snprintf(fp_data, sizeof fp_data, "%016" PRIx64, sq_dataset_data_fingerprint(ds));
-    sq_status st = SQ_OK;
     int bad = 0, saved = 0;
     double train_time = 0.0, rows_total = 0.0;
     int epoch = start_epoch;
@@ -418,7 +460,11 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
         double loss_sum = 0.0, rows = 0.0;
         int nb = 0;
         const int n_batches = (int)((nu + cfg->batch - 1) / cfg->batch);
-        for (uint32_t i0 = 0; i0 < nu; i0 += (uint32_t)cfg->batch, nb++) {
+        const int session_parallel = o->batching == SQ_BATCHING_SESSION;
+        if (session_parallel && (st = sq__session_epoch(m, ds, o, &opt, epoch, smp.cdf ? &smp : NULL,
+                                                        &loss_sum, &rows, &nb, err)) != SQ_OK)
+            break;
+        for (uint32_t i0 = 0; !session_parallel && i0 < nu; i0 += (uint32_t)cfg->batch, nb++) {
             batcher_reset(&bt, 1);
             sq_nn_rng brng;
             sq_nn_rng_seed(&brng, mix(mix(cfg->seed, (uint64_t)epoch), (uint64_t)nb));
@@ -429,6 +475,11 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
                 batcher_add(&bt, ds, b, e, 1, &brng);
             }
             bt.b.seed = sq_nn_rng_next(&brng);
+            if (smp.cdf) { /* popularity-based shared samples */
+                sq__sampler_draw(&smp, &brng, shared_neg, cfg->negatives);
+                bt.b.shared_neg = shared_neg;
+                bt.b.n_shared_neg = cfg->negatives;
+            }
             double l = 0.0;
             if (m->ops->fit_batch) { /* counting model: statistics, no gradients */
                 m->ops->fit_batch(m, &bt.b);
@@ -512,5 +563,7 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
     batcher_free(&bt);
     free(train_users);
     free(best_w);
+    free(shared_neg);
+    sq__sampler_free(&smp);
     return st;
 }
