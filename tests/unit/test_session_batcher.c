@@ -1,0 +1,236 @@
+/* Session-parallel mini-batches: the slot schedule, state resets, compaction and targets on
+ * hand-made sequences; GRU4Rec on session-parallel steps computes exactly what it computes
+ * on whole sequences (dropout 0, no update between steps); sq_train with session batching
+ * learns, is deterministic for a seed, and refuses models it does not apply to. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "models/session_batcher.h"
+#include "shopseq/model.h"
+#include "shopseq/train.h"
+
+/* five sequences: S0 = 10 11 12, S1 = 20 21, S2 = 30 31 32 33, S3 = 40 41, S4 = 50 51 52 */
+static const uint32_t items[] = {10, 11, 12, 20, 21, 30, 31, 32, 33, 40, 41, 50, 51, 52};
+static const uint64_t beg[] = {0, 3, 5, 9, 11}, end[] = {3, 5, 9, 11, 14};
+
+typedef struct {
+    int rows;
+    uint32_t in[3], tgt[3];
+    int src[3];
+} step;
+
+static void expect(int B, int n_seq, const step *want, int n_steps) {
+    sq__session_batcher sb;
+    assert_int_equal(sq__sb_init(&sb, B, beg, end, (uint32_t)n_seq), 0);
+    for (int s = 0; s < n_steps; s++) {
+        int r = sq__sb_next(&sb, items);
+        assert_int_equal(r, want[s].rows);
+        for (int i = 0; i < r; i++) {
+            assert_int_equal(sb.item[i], want[s].in[i]);
+            assert_int_equal(sb.target[i], want[s].tgt[i]);
+            assert_int_equal(sb.state_src[i], want[s].src[i]);
+            assert_int_equal(items[sb.event[i]], sb.item[i]);
+            assert_int_equal(sb.seq_off[i], i);
+        }
+    }
+    assert_int_equal(sq__sb_next(&sb, items), 0); /* the epoch is over, and stays over */
+    assert_int_equal(sq__sb_next(&sb, items), 0);
+    sq__sb_free(&sb);
+}
+
+static void test_schedule_two_slots(void **s) {
+    (void)s;
+    /* slot 0: S0 S0 S3 S4 S4; slot 1: S1 S2 S2 S2, then nothing left and it is dropped */
+    const step want[] = {
+        {2, {10, 20}, {11, 21}, {-1, -1}}, /* both start from zero */
+        {2, {11, 30}, {12, 31}, {0, -1}},  /* S1 had one target: slot 1 resets for S2 */
+        {2, {40, 31}, {41, 32}, {-1, 1}},  /* S0 done: slot 0 resets for S3 */
+        {2, {50, 32}, {51, 33}, {-1, 1}},
+        {1, {51}, {52}, {0}},              /* S2 done, none left: slot 1 dropped */
+    };
+    expect(2, 5, want, 5);
+}
+
+static void test_schedule_compaction(void **s) {
+    (void)s;
+    /* S0..S3 over three slots: after step 2 slots 0 and 1 run out and are dropped, so
+     * slot 2's row moves to 0 and takes its state from the old row 2 */
+    const step want[] = {
+        {3, {10, 20, 30}, {11, 21, 31}, {-1, -1, -1}},
+        {3, {11, 40, 31}, {12, 41, 32}, {0, -1, 2}},
+        {1, {32}, {33}, {2}},
+    };
+    expect(3, 4, want, 3);
+}
+
+static void test_more_slots_than_sequences(void **s) {
+    (void)s;
+    const step want[] = {{2, {10, 20}, {11, 21}, {-1, -1}}, {1, {11}, {12}, {0}}};
+    expect(8, 2, want, 2);
+}
+
+/* GRU4Rec over session-parallel steps = over whole packed sequences */
+static void test_model_steps_match_sequences(void **s) {
+    (void)s;
+    sq_model_config c;
+    sq_model_config_default(&c);
+    sq_error err = {0};
+    c.n_items = 60;
+    assert_int_equal(sq_model_config_preset(&c, "gru4rec", &err), SQ_OK);
+    c.n_items = 60;
+    c.dim = 8;
+    c.blocks = 2;
+    c.dropout = 0.0f;
+    c.batch = 8;
+    c.maxlen = 8;
+    sq_model *m;
+    assert_int_equal(sq_model_create(&m, &c, &err), SQ_OK);
+    /* packed: every sequence's inputs and next-event targets */
+    int off[6] = {0};
+    uint32_t in[14], tgt[14];
+    int pos[14] = {0}, n = 0;
+    for (int q = 0; q < 5; q++) {
+        for (uint64_t e = beg[q]; e + 1 < end[q]; e++, n++) in[n] = items[e], tgt[n] = items[e + 1];
+        off[q + 1] = n;
+    }
+    sq_batch pb = {.n_seq = 5, .seq_off = off, .item = in, .pos = pos, .target = tgt};
+    const double whole = sq_model_forward(m, &pb, 1) * n;
+    double stepped = 0.0;
+    int rows = 0, r;
+    sq__session_batcher sb;
+    assert_int_equal(sq__sb_init(&sb, 2, beg, end, 5), 0);
+    while ((r = sq__sb_next(&sb, items)) > 0) {
+        sq_batch b = {.n_seq = r, .seq_off = sb.seq_off, .item = sb.item, .pos = pos,
+                      .target = sb.target, .state_src = sb.state_src};
+        stepped += sq_model_forward(m, &b, 1) * r;
+        rows += r;
+    }
+    sq__sb_free(&sb);
+    fprintf(stderr, "summed loss: whole sequences %.6f, session-parallel steps %.6f\n", whole,
+            stepped);
+    assert_int_equal(rows, n);
+    assert_true(fabs(whole - stepped) < 1e-4 * fabs(whole));
+    sq_model_free(m);
+}
+
+/* ---- end to end ---- */
+enum { NU = 48, NI = 20, LEN = 10 };
+static char dir[1024];
+
+/* user u walks the items cyclically with stride 1 or 2 */
+static void make_dataset(const char *path) {
+    static uint64_t uoff[NU + 1], udict_off[NU + 1], idict_off[NI + 1], cdict_off[1];
+    static uint32_t item[NU * LEN], session[NU * LEN];
+    static uint8_t beh[NU * LEN];
+    static int64_t t[NU * LEN];
+    static char ub[NU * 4], ib[NI * 4];
+    size_t ul = 0, il = 0;
+    for (int u = 0; u < NU; u++) {
+        udict_off[u] = ul;
+        ul += (size_t)sprintf(ub + ul, "u%d", u);
+        uoff[u + 1] = (uint64_t)(u + 1) * LEN;
+        for (int j = 0; j < LEN; j++) {
+            int e = u * LEN + j;
+            item[e] = (uint32_t)((u + j * (1 + u % 2)) % NI);
+            t[e] = 1000 * (NU - u) + j; /* later users start earlier: order by time */
+            session[e] = (uint32_t)u;
+        }
+    }
+    udict_off[NU] = ul;
+    for (int i = 0; i < NI; i++) {
+        idict_off[i] = il;
+        il += (size_t)sprintf(ib + il, "i%d", i);
+    }
+    idict_off[NI] = il;
+    sq_dataset_src src = {
+        .n_users = NU, .n_items = NI, .n_events = NU * LEN, .n_sessions = NU,
+        .user_offsets = uoff, .item = item, .behavior = beh, .time_ms = t, .session = session,
+        .users = {NU, udict_off, ub}, .items = {NI, idict_off, ib}, .categories = {0, cdict_off, ""},
+    };
+    sq_error err = {0};
+    if (sq_dataset_write(path, &src, &err) != SQ_OK) fprintf(stderr, "%s\n", err.msg);
+    assert_int_equal(err.status, SQ_OK);
+}
+
+static sq_model *train(const sq_dataset *ds, const char *model, sq_loss_kind loss, int epochs,
+                       sq_status want, double *hr10) {
+    sq_model_config c;
+    sq_model_config_default(&c);
+    c.n_items = NI;
+    c.seed = 5;
+    sq_error err = {0};
+    assert_int_equal(sq_model_config_preset(&c, model, &err), SQ_OK);
+    c.dim = 16;
+    c.batch = 8;
+    c.maxlen = 10;
+    c.loss = loss;
+    c.negatives = 6;
+    sq_model *m;
+    assert_int_equal(sq_model_create(&m, &c, &err), SQ_OK);
+    sq_train_opts o = {.epochs = epochs, .lr = 0.01f, .batching = SQ_BATCHING_SESSION,
+                       .sample_alpha = 0.5f};
+    sq_train_result r;
+    sq_status st = sq_train(m, ds, &o, &r, &err);
+    if (st != SQ_OK) fprintf(stderr, "(expected: %d) %s\n", want, err.msg);
+    assert_int_equal(st, want);
+    if (hr10) {
+        sq_eval_opts eo = {.split = SQ_SPLIT_TEST, .protocol = SQ_PROTOCOL_FULL};
+        sq_eval_result er;
+        assert_int_equal(sq_evaluate(m, ds, &eo, &er, &err), SQ_OK);
+        *hr10 = er.hr[0];
+        fprintf(stderr, "%s %s: HR@1 %.3f after %d epochs, last loss %.4f, %.0f events/s\n", model,
+                sq_loss_name(loss), er.hr[0], epochs, r.last_loss, r.events_per_second);
+    }
+    return m;
+}
+
+static void test_train_learns_deterministic(void **s) {
+    (void)s;
+    char p[1100];
+    snprintf(p, sizeof p, "%s/tiny.sqd", dir);
+    make_dataset(p);
+    sq_dataset ds = {0};
+    sq_error err = {0};
+    assert_int_equal(sq_dataset_open(&ds, p, &err), SQ_OK);
+    double h0, h1, h2;
+    sq_model *m0 = train(&ds, "gru4rec", SQ_LOSS_BPRMAX, 0, SQ_OK, &h0); /* untrained */
+    sq_model *m1 = train(&ds, "gru4rec", SQ_LOSS_BPRMAX, 8, SQ_OK, &h1);
+    sq_model *m2 = train(&ds, "gru4rec", SQ_LOSS_BPRMAX, 8, SQ_OK, &h2);
+    assert_true(h1 > 0.8 && h1 > h0 + 0.2); /* a walk is determined by two items */
+    assert_memory_equal(m1->params.data, m2->params.data, m1->params.total * sizeof(float));
+    sq_model_free(m0), sq_model_free(m1), sq_model_free(m2);
+    sq_model *m3 = train(&ds, "gru4rec", SQ_LOSS_CE, 8, SQ_OK, &h1);
+    assert_true(h1 > 0.8);
+    sq_model_free(m3);
+    sq_model_free(train(&ds, "lstm", SQ_LOSS_CE, 1, SQ_ERR_USAGE, NULL));
+    sq_model_free(train(&ds, "gru4rec", SQ_LOSS_SAMPLED, 1, SQ_ERR_USAGE, NULL));
+    sq_dataset_close(&ds);
+}
+
+static int setup(void **state) {
+    (void)state;
+    const char *tmp = getenv("SQ_TMPDIR");
+    snprintf(dir, sizeof dir, "%s/session_batcher", tmp ? tmp : "/tmp");
+    mkdir(tmp ? tmp : "/tmp", 0777);
+    mkdir(dir, 0777);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_schedule_two_slots), cmocka_unit_test(test_schedule_compaction),
+        cmocka_unit_test(test_more_slots_than_sequences),
+        cmocka_unit_test(test_model_steps_match_sequences),
+        cmocka_unit_test(test_train_learns_deterministic)};
+    return cmocka_run_group_tests(tests, setup, NULL);
+}
