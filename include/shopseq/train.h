@@ -49,6 +49,8 @@ sq_status sq_recommend(sq_model *m, const sq_dataset *ds, const uint32_t *users,
  * new sequence; sequences in the order of their first event's time; one-step truncated
  * BPTT, one update per step. */
 typedef enum { SQ_BATCHING_PADDED = 0, SQ_BATCHING_SESSION = 1 } sq_batching;
+const char *sq_batching_name(sq_batching b);   /* "padded", "session-parallel" */
+int sq_batching_from_name(const char *s);      /* -1 if unknown */
 
 typedef struct sq_train_opts {
     int epochs;

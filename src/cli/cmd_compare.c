@@ -34,8 +34,15 @@ static const char usage_text[] =
     "  --dim N             override the neural models' hidden size\n"
     "  --loss KIND         override the neural models' loss where they have it: ce, sampled,\n"
     "                      bce (not bert4rec), shared (batch targets + --negatives shared\n"
-    "                      uniform items; not sasrec)\n"
-    "  --negatives N       negatives per row for sampled/bce\n"
+    "                      uniform items; not sasrec), bpr-max (gru4rec, lstm: BPR-max\n"
+    "                      over the shared candidates)\n"
+    "  --negatives N       negatives per row for sampled/bce; sampled items for\n"
+    "                      shared/bpr-max\n"
+    "  --bpreg X           bpr-max score regularisation (1.0)\n"
+    "  --final-elu A       bpr-max: ELU(alpha A) on the scores first (0.5; 0 = none)\n"
+    "  --sample-alpha A    shared/bpr-max samples by training popularity^A (gru4rec, lstm;\n"
+    "                      0 = uniform) (0)\n"
+    "  --batching KIND     gru4rec's mini-batches: padded or session-parallel (padded)\n"
     "  --dropout P         override the neural models' dropout\n"
     "  --features LIST     side embeddings in every neural model, comma-separated: behavior,\n"
     "                      category, price, gap (see shopseq train --help); none (default), all\n"
@@ -57,7 +64,8 @@ static const char usage_text[] =
 
 int sq_cmd_compare(int argc, char **argv) {
     enum { O_MODELS = 256, O_EPOCHS, O_MAXSEC, O_EVERY, O_PAT, O_EVU, O_TESTU, O_MAXLEN, O_BATCH,
-           O_LR, O_SEED, O_THREADS, O_JSON, O_QUIET, O_TEST, O_DIM, O_LOSS, O_NEG, O_DROP, O_BEH, O_FEAT };
+           O_LR, O_SEED, O_THREADS, O_JSON, O_QUIET, O_TEST, O_DIM, O_LOSS, O_NEG, O_DROP, O_BEH, O_FEAT,
+           O_BPREG, O_ELU, O_ALPHA, O_BATCHING };
     static const struct option opts[] = {
         {"models", required_argument, 0, O_MODELS}, {"epochs", required_argument, 0, O_EPOCHS},
         {"max-seconds", required_argument, 0, O_MAXSEC},
@@ -69,6 +77,9 @@ int sq_cmd_compare(int argc, char **argv) {
         {"test-data", required_argument, 0, O_TEST}, {"dim", required_argument, 0, O_DIM},
         {"loss", required_argument, 0, O_LOSS}, {"negatives", required_argument, 0, O_NEG},
         {"dropout", required_argument, 0, O_DROP}, {"behavior", no_argument, 0, O_BEH}, {"features", required_argument, 0, O_FEAT}, {"json", no_argument, 0, O_JSON}, {"quiet", no_argument, 0, O_QUIET},
+        {"bpreg", required_argument, 0, O_BPREG}, {"final-elu", required_argument, 0, O_ELU},
+        {"sample-alpha", required_argument, 0, O_ALPHA},
+        {"batching", required_argument, 0, O_BATCHING},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     char models_buf[512] = "sasrec,bert4rec,gru4rec,lstm,caser,pop,itemknn,markov";
     sq_compare_opts st;
@@ -121,7 +132,24 @@ int sq_cmd_compare(int argc, char **argv) {
         case O_LOSS:
             st.loss = sq_loss_from_name(optarg);
             if (st.loss < 0)
-                return sq_cli_usage("compare", "--loss must be ce, sampled, bce or shared");
+                return sq_cli_usage("compare", "--loss must be ce, sampled, bce, shared or bpr-max");
+            break;
+        case O_BPREG:
+        case O_ELU:
+        case O_ALPHA:
+            if (sq_cli_parse_double(optarg, &x) || x < 0 || x > 1e6)
+                return sq_cli_usage("compare", "%s needs a number >= 0, got '%s'",
+                                    c == O_BPREG ? "--bpreg" : c == O_ELU ? "--final-elu" : "--sample-alpha",
+                                    optarg);
+            if (c == O_BPREG) st.bpreg = x;
+            else if (c == O_ELU) st.final_elu = x;
+            else st.sample_alpha = x;
+            break;
+        case O_BATCHING:
+            if (sq_batching_from_name(optarg) < 0)
+                return sq_cli_usage("compare", "--batching must be padded or session-parallel, got '%s'",
+                                    optarg);
+            st.batching = sq_batching_from_name(optarg);
             break;
         case O_DROP:
             if (sq_cli_parse_double(optarg, &x) || x < 0 || x >= 1)

@@ -35,8 +35,17 @@ static const char usage_text[] =
     "  --loss KIND         bce (one sampled negative, the paper), ce (full softmax),\n"
     "                      sampled (sampled softmax with --negatives) (bce)\n"
     "                      shared (bert4rec, gru4rec, lstm, caser: softmax over the batch's\n"
-    "                      targets plus --negatives uniform items shared by all rows)\n"
-    "  --negatives N       negatives per position for bce/sampled (1)\n"
+    "                      targets plus --negatives uniform items shared by all rows),\n"
+    "                      bpr-max (gru4rec, lstm: BPR-max over the same candidates)\n"
+    "  --negatives N       negatives per position for bce/sampled; sampled items for\n"
+    "                      shared/bpr-max (1)\n"
+    "  --bpreg X           bpr-max score regularisation (1.0)\n"
+    "  --final-elu A       bpr-max: ELU(alpha A) on the scores first (0.5; 0 = none)\n"
+    "  --sample-alpha A    shared/bpr-max (gru4rec, lstm): draw the --negatives items by\n"
+    "                      training popularity^A (the official GRU4Rec's; 0 = uniform) (0)\n"
+    "  --batching KIND     padded (whole sequences, the last --maxlen events, full BPTT) or\n"
+    "                      session-parallel (gru4rec: --batch slots walk the sequences one\n"
+    "                      event per step, state carried, the official GRU4Rec's) (padded)\n"
     "  --lr X              AdamW learning rate (0.001)\n"
     "  --weight-decay X    AdamW decoupled weight decay (0)\n"
     "  --batch N           sequences per step (128)\n"
@@ -60,7 +69,7 @@ enum {
     O_MODEL = 256, O_DIM, O_BLOCKS, O_HEADS, O_MAXLEN, O_DROPOUT, O_BEHAVIOR, O_FEATURES, O_LOSS,
     O_NEG, O_LR, O_WD, O_INIT_STD, O_BATCH, O_EPOCHS, O_EVAL_EVERY, O_PATIENCE, O_EVAL_USERS,
     O_MAXSEC, O_SEED,
-    O_THREADS, O_RESUME, O_OUT, O_QUIET
+    O_THREADS, O_RESUME, O_OUT, O_QUIET, O_BPREG, O_ELU, O_ALPHA, O_BATCHING
 };
 
 static int num(const char *flag, const char *s, double lo, double hi, double *out) {
@@ -88,6 +97,9 @@ int sq_cmd_train(int argc, char **argv) {
         {"max-seconds", required_argument, 0, O_MAXSEC}, {"seed", required_argument, 0, O_SEED},
         {"threads", required_argument, 0, O_THREADS}, {"resume", required_argument, 0, O_RESUME},
         {"out", required_argument, 0, O_OUT}, {"quiet", no_argument, 0, O_QUIET},
+        {"bpreg", required_argument, 0, O_BPREG}, {"final-elu", required_argument, 0, O_ELU},
+        {"sample-alpha", required_argument, 0, O_ALPHA},
+        {"batching", required_argument, 0, O_BATCHING},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     sq_model_config cfg;
     sq_model_config_default(&cfg);
@@ -170,10 +182,30 @@ int sq_cmd_train(int argc, char **argv) {
         }
         case O_LOSS: {
             int l = sq_loss_from_name(optarg);
-            if (l < 0) return sq_cli_usage("train", "--loss must be bce, ce, sampled or shared, got '%s'", optarg);
+            if (l < 0)
+                return sq_cli_usage("train", "--loss must be bce, ce, sampled, shared or bpr-max, got '%s'",
+                                    optarg);
             cfg.loss = (sq_loss_kind)l;
             break;
         }
+        case O_BPREG:
+            if (num("--bpreg", optarg, 0, 1e6, &x)) return SQ_EXIT_USAGE;
+            cfg.bpreg = (float)x;
+            break;
+        case O_ELU:
+            if (num("--final-elu", optarg, 0, 1e6, &x)) return SQ_EXIT_USAGE;
+            cfg.final_elu = (float)x;
+            break;
+        case O_ALPHA:
+            if (num("--sample-alpha", optarg, 0, 10, &x)) return SQ_EXIT_USAGE;
+            to.sample_alpha = (float)x;
+            break;
+        case O_BATCHING:
+            if (sq_batching_from_name(optarg) < 0)
+                return sq_cli_usage("train", "--batching must be padded or session-parallel, got '%s'",
+                                    optarg);
+            to.batching = (sq_batching)sq_batching_from_name(optarg);
+            break;
         case O_RESUME: resume = optarg; break;
         case O_OUT: out = optarg; break;
         case O_QUIET: quiet = 1; break;

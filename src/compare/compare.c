@@ -25,6 +25,8 @@ void sq_compare_opts_init(sq_compare_opts *o) {
     o->patience = 3;
     o->loss = -1;
     o->dropout = -1.0;
+    o->bpreg = -1.0;
+    o->final_elu = -1.0;
     o->lr = 1e-3f;
     o->seed = 42;
 }
@@ -55,13 +57,17 @@ static void run_one(const char *name, const sq_dataset *ds, const sq_compare_opt
         if (st->dim > 0) cfg.dim = st->dim;
         /* the loss override where the model has that loss */
         int is_bert = !strcmp(name, "bert4rec"), is_sas = !strcmp(name, "sasrec");
+        int is_rnn = !strcmp(name, "gru4rec") || !strcmp(name, "lstm");
         int take = st->loss == SQ_LOSS_CE || (st->loss == SQ_LOSS_SHARED && !is_sas) ||
+                   (st->loss == SQ_LOSS_BPRMAX && is_rnn) ||
                    ((st->loss == SQ_LOSS_BCE || st->loss == SQ_LOSS_SAMPLED) && !is_bert);
         if (take) cfg.loss = (sq_loss_kind)st->loss;
         /* negatives go with the overridden loss (a model keeping its own keeps its own) */
         if (st->negatives > 0 && (take || st->loss < 0)) cfg.negatives = st->negatives;
         if (st->dropout >= 0) cfg.dropout = (float)st->dropout;
         sq_features_set(&cfg, st->features);
+        if (st->bpreg >= 0) cfg.bpreg = (float)st->bpreg;
+        if (st->final_elu >= 0) cfg.final_elu = (float)st->final_elu;
     }
     sq_model *m;
     if (sq_model_create_for(&m, &cfg, ds, &err) != SQ_OK) goto fail;
@@ -70,7 +76,9 @@ static void run_one(const char *name, const sq_dataset *ds, const sq_compare_opt
                         .eval_every = counting ? 0 : eval_every, .patience = st->patience,
                         .eval_users = st->eval_users,
                         .log = st->log_training ? st->log : NULL, .progress = 0,
-                        .max_seconds = st->max_seconds, .all_events = st->test != NULL};
+                        .max_seconds = st->max_seconds, .all_events = st->test != NULL,
+                        .sample_alpha = (float)st->sample_alpha};
+    if (!strcmp(name, "gru4rec")) to.batching = (sq_batching)st->batching;
     if (st->test) to.eval_every = 0;
     sq_train_result tr;
     double t0 = now_s();

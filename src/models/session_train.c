@@ -5,6 +5,16 @@
 
 #include "models/session_batcher.h"
 
+const char *sq_batching_name(sq_batching b) {
+    return b == SQ_BATCHING_SESSION ? "session-parallel" : "padded";
+}
+
+int sq_batching_from_name(const char *s) {
+    return !strcmp(s, "padded") ? SQ_BATCHING_PADDED
+           : !strcmp(s, "session-parallel") ? SQ_BATCHING_SESSION
+                                            : -1;
+}
+
 typedef struct {
     int64_t t;
     uint64_t b, e;
