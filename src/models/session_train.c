@@ -35,11 +35,11 @@ sq_status sq__session_epoch(sq_model *m, const sq_dataset *ds, const sq_train_op
     uint64_t *beg = malloc((size_t)(ds->n_users ? ds->n_users : 1) * sizeof *beg);
     uint64_t *end = malloc((size_t)(ds->n_users ? ds->n_users : 1) * sizeof *end);
     int *pos = calloc((size_t)B, sizeof *pos);
-    uint8_t *beh = malloc((size_t)B);
+    uint8_t *beh = malloc((size_t)B), *gap = malloc((size_t)B);
     uint32_t *neg = malloc((size_t)(NS ? NS : 1) * sizeof *neg);
     sq__session_batcher sb = {0};
     sq_status st = SQ_OK;
-    if (!sp || !beg || !end || !pos || !beh || !neg) {
+    if (!sp || !beg || !end || !pos || !beh || !gap || !neg) {
         st = sq_error_set(err, SQ_ERR_NOMEM, "out of memory for session-parallel training");
         goto out;
     }
@@ -59,8 +59,13 @@ sq_status sq__session_epoch(sq_model *m, const sq_dataset *ds, const sq_train_op
     sq_nn_rng_seed(&rng, cfg->seed ^ ((uint64_t)(epoch + 1) * 0x9E3779B97F4A7C15ull));
     int r;
     while ((r = sq__sb_next(&sb, ds->item)) > 0) {
-        for (int i = 0; i < r; i++) beh[i] = ds->behavior[sb.event[i]];
-        sq_batch bt = {.n_seq = r, .seq_off = sb.seq_off, .item = sb.item, .behavior = beh,
+        for (int i = 0; i < r; i++) {
+            const uint64_t ev = sb.event[i];
+            beh[i] = ds->behavior[ev];
+            /* a row starting its sequence has no previous event (sq_gap_fill's rule) */
+            gap[i] = sb.state_src[i] >= 0 ? sq_gap_bucket(ds->time_ms[ev - 1], ds->time_ms[ev]) : 0;
+        }
+        sq_batch bt = {.n_seq = r, .seq_off = sb.seq_off, .item = sb.item, .behavior = beh, .gap = gap,
                        .pos = pos, .target = sb.target, .state_src = sb.state_src,
                        .seed = sq_nn_rng_next(&rng)};
         if (smp) {
@@ -77,6 +82,6 @@ sq_status sq__session_epoch(sq_model *m, const sq_dataset *ds, const sq_train_op
     }
 out:
     sq__sb_free(&sb);
-    free(sp), free(beg), free(end), free(pos), free(beh), free(neg);
+    free(sp), free(beg), free(end), free(pos), free(beh), free(gap), free(neg);
     return st;
 }
