@@ -30,6 +30,7 @@ static const char usage_text[] =
     "                      gap (log2 time since the user's previous event); none (default,\n"
     "                      = the paper), all. Each needs its column in DATA\n"
     "  --behavior          the same as --features behavior (kept for old scripts)\n"
+    "  --mask-prob P       bert4rec: Cloze masking probability (0.6)\n"
     "  --init-std X        sasrec: initialise every matrix from N(0, X) instead of the\n"
     "                      paper's xavier normal (0 = xavier; 0.02 = RecBole's choice)\n"
     "  --loss KIND         bce (one sampled negative, the paper), ce (full softmax),\n"
@@ -67,7 +68,7 @@ static const char usage_text[] =
 
 enum {
     O_MODEL = 256, O_DIM, O_BLOCKS, O_HEADS, O_MAXLEN, O_DROPOUT, O_BEHAVIOR, O_FEATURES, O_LOSS,
-    O_NEG, O_LR, O_WD, O_INIT_STD, O_BATCH, O_EPOCHS, O_EVAL_EVERY, O_PATIENCE, O_EVAL_USERS,
+    O_NEG, O_LR, O_WD, O_INIT_STD, O_MASK_PROB, O_BATCH, O_EPOCHS, O_EVAL_EVERY, O_PATIENCE, O_EVAL_USERS,
     O_MAXSEC, O_SEED,
     O_THREADS, O_RESUME, O_OUT, O_QUIET, O_BPREG, O_ELU, O_ALPHA, O_BATCHING
 };
@@ -89,7 +90,8 @@ int sq_cmd_train(int argc, char **argv) {
         {"loss", required_argument, 0, O_LOSS},
         {"negatives", required_argument, 0, O_NEG}, {"lr", required_argument, 0, O_LR},
         {"weight-decay", required_argument, 0, O_WD},
-        {"init-std", required_argument, 0, O_INIT_STD}, {"batch", required_argument, 0, O_BATCH},
+        {"init-std", required_argument, 0, O_INIT_STD},
+        {"mask-prob", required_argument, 0, O_MASK_PROB}, {"batch", required_argument, 0, O_BATCH},
         {"epochs", required_argument, 0, O_EPOCHS},
         {"eval-every", required_argument, 0, O_EVAL_EVERY},
         {"patience", required_argument, 0, O_PATIENCE},
@@ -149,6 +151,10 @@ int sq_cmd_train(int argc, char **argv) {
         case O_DROPOUT:
             if (num("--dropout", optarg, 0, 0.99, &x)) return SQ_EXIT_USAGE;
             cfg.dropout = (float)x;
+            break;
+        case O_MASK_PROB:
+            if (num("--mask-prob", optarg, 0.01, 1, &x)) return SQ_EXIT_USAGE;
+            cfg.mask_prob = (float)x;
             break;
         case O_INIT_STD:
             if (num("--init-std", optarg, 0, 1, &x)) return SQ_EXIT_USAGE;
