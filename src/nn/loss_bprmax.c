@@ -3,11 +3,11 @@
  * its own target, weighted by their softmax, so the loss focuses on the negatives that
  * score highest; the bpreg term keeps those scores near zero. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "nn/vexp.h"
 #include "shopseq/nn.h"
-
-static inline float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 double sq_nn_bprmax_shared(float *dh, float *dtable, const float *h, const float *table,
                            const uint32_t *cand, int K, const int *target_col, int N, int C,
@@ -19,50 +19,64 @@ double sq_nn_bprmax_shared(float *dh, float *dtable, const float *h, const float
         memcpy(Ec + (size_t)k * C, table + (size_t)cand[k] * C, (size_t)C * sizeof *Ec);
     sq_nn_linear_forward(lg, h, Ec, NULL, N, C, K); /* (N, K) raw scores */
     const float g = grad_scale / (float)N;
-#pragma omp parallel for schedule(static)
-    for (int i = 0; i < N; i++) {
-        float *l = lg + (size_t)i * K;
-        const int t = target_col[i];
-        if (K < 2) { /* no negative: nothing to rank against */
-            rowloss[i] = 0.0f;
-            l[0] = 0.0f;
-            continue;
-        }
-        /* o = elu(x) (the official final activation), kept in l; the ELU's slope is
-         * recovered from o: 1 where x > 0, else o + elu */
-        if (elu > 0.0f)
-            for (int k = 0; k < K; k++) l[k] = l[k] > 0.0f ? l[k] : elu * expm1f(l[k]);
-        float mx = -INFINITY;
-        for (int k = 0; k < K; k++)
-            if (k != t && l[k] > mx) mx = l[k];
-        double Z = 0.0;
-        for (int k = 0; k < K; k++)
-            if (k != t) Z += exp((double)(l[k] - mx));
-        const float ot = l[t];
-        double P = 0.0, R = 0.0, dPt = 0.0;
-        for (int k = 0; k < K; k++) {
-            if (k == t) continue;
-            const double s = exp((double)(l[k] - mx)) / Z, sg = sigm(ot - l[k]);
-            P += s * sg;
-            R += s * (double)l[k] * l[k];
-            dPt += s * sg * (1.0 - sg);
-        }
-        const double Pe = P + 1e-24;
-        rowloss[i] = (float)(-log(Pe) + (double)bpreg * R);
-        if (!dh) continue;
-        /* d/do_j (j negative) = -s_j (sg_j^2 - P) / P + bpreg s_j (o_j^2 - R + 2 o_j);
-         * d/do_t = -sum_k s_k sg_k (1 - sg_k) / P */
-        for (int k = 0; k < K; k++) {
-            double d;
-            const float o = l[k];
-            if (k == t) d = -dPt / Pe;
-            else {
-                const double s = exp((double)(o - mx)) / Z, sg = sigm(ot - o);
-                d = -s * (sg * sg - P) / Pe + (double)bpreg * s * ((double)o * o - R + 2.0 * o);
+    const sq__vexp_ops *vx = sq__vexp_best();
+#pragma omp parallel
+    {
+        /* per row: e = exp(o - max over negatives) (0 at the target), sg = sigmoid(o_t - o) */
+        float *e = malloc((size_t)K * 2 * sizeof *e), *sg = e ? e + K : NULL;
+#pragma omp for schedule(static)
+        for (int i = 0; i < N; i++) {
+            float *l = lg + (size_t)i * K;
+            const int t = target_col[i];
+            if (K < 2 || !e) { /* no negative: nothing to rank against */
+                rowloss[i] = e ? 0.0f : NAN;
+                for (int k = 0; k < K; k++) l[k] = 0.0f;
+                continue;
             }
-            if (elu > 0.0f && o <= 0.0f) d *= (double)(o + elu);
-            l[k] = (float)d * g;
+            if (elu > 0.0f) { /* o = ELU(x), the official final activation, kept in l */
+                vx->exp_scale(e, l, K, 0.0f, 1.0f);
+                for (int k = 0; k < K; k++) l[k] = l[k] > 0.0f ? l[k] : elu * (e[k] - 1.0f);
+            }
+            const float ot = l[t];
+            l[t] = -INFINITY;
+            const float mx = vx->max(l, K);
+            vx->exp_scale(e, l, K, mx, 1.0f);
+            l[t] = ot;
+            vx->exp_scale(sg, l, K, ot, 1.0f);
+            double Z = 0.0;
+#pragma omp simd reduction(+ : Z)
+            for (int k = 0; k < K; k++) {
+                Z += e[k];
+                sg[k] = 1.0f / (1.0f + sg[k]);
+            }
+            const float iz = (float)(1.0 / Z);
+            double P = 0.0, R = 0.0, dPt = 0.0;
+#pragma omp simd reduction(+ : P, R, dPt)
+            for (int k = 0; k < K; k++) {
+                const float sk = e[k] * iz, q = sk * sg[k];
+                P += q;
+                R += sk * l[k] * l[k];
+                dPt += q * (1.0f - sg[k]);
+            }
+            const double Pe = P + 1e-24;
+            rowloss[i] = (float)(-log(Pe) + (double)bpreg * R);
+            if (!dh) continue;
+            /* d/do_j (j negative) = -s_j (sg_j^2 - P) / P + bpreg s_j (o_j^2 - R + 2 o_j);
+             * d/do_t = -sum_k s_k sg_k (1 - sg_k) / P; then the ELU's slope, recovered from
+             * o: 1 where o > 0, else o + elu */
+            const float a = (float)(-1.0 / Pe) * g, Pf = (float)P, Rf = (float)R, bg = bpreg * g;
+#pragma omp simd
+            for (int k = 0; k < K; k++) {
+                const float o = l[k], sk = e[k] * iz;
+                float d = a * sk * (sg[k] * sg[k] - Pf) + bg * sk * (o * o - Rf + 2.0f * o);
+                if (elu > 0.0f && o <= 0.0f) d *= o + elu;
+                l[k] = d;
+            }
+            float dt = (float)(-dPt / Pe) * g;
+            if (elu > 0.0f && ot <= 0.0f) dt *= ot + elu;
+            l[t] = dt;
         }
+        free(e);
     }
     double total = 0.0;
     for (int i = 0; i < N; i++) total += rowloss[i];
