@@ -35,6 +35,7 @@ typedef struct sq_compare_opts {
     int features;        /* side embeddings in every neural model (SQ_FEAT_* mask) */
     double bpreg, final_elu; /* >= 0 overrides bpr-max's (gru4rec, lstm); -1 */
     double sample_alpha; /* > 0: shared/bpr-max samples by popularity^alpha (sq_train_opts) */
+    double logq;         /* > 0: shared softmax logQ correction (sq_train_opts) */
     int batching;        /* sq_batching for gru4rec (the others keep padded batches) */
     double max_seconds;  /* training time limit per model (0 = none) */
     float lr;            /* AdamW (0.001) */

@@ -74,6 +74,11 @@ typedef struct sq_batch {
      * (popularity-based); NULL = the model draws cfg.negatives uniform items */
     const uint32_t *shared_neg;
     int n_shared_neg;
+    /* shared (softmax) only: logQ correction, (n_items) logq * log(training count) per item;
+     * a column that is some row's target is lowered by it, a sampled-only column by
+     * logq_alpha times it (the official GRU4Rec's logq). NULL = none */
+    const float *logq_pop;
+    float logq_alpha;
     /* session-parallel step (gru4rec): every sequence is one event, and sequence s
      * continues the state of row state_src[s] of the previous step, or starts from zero
      * (-1). NULL = ordinary packed sequences from a zero state. */

@@ -228,6 +228,11 @@ double sq_nn_ce_shared(float *dh, float *dtable, const float *h, const float *ta
                        float grad_scale, float *scratch);
 int sq_nn_shared_candidates(uint32_t *cand, int *target_col, const uint32_t *target, int N,
                             int n_samples, int V, uint64_t seed);
+/* The same softmax with every logit of column k lowered by col_logq[k] (NULL: none): the
+ * logQ correction of sampled softmax (log of how likely the column was to be a candidate). */
+double sq_nn_ce_shared_logq(float *dh, float *dtable, const float *h, const float *table,
+                            const uint32_t *cand, int K, const int *target_col, int N, int C,
+                            const float *col_logq, float grad_scale, float *scratch);
 /* The same from given samples (e.g. drawn by popularity); cand has room for N + n_samples
  * and may hold the samples at cand + N already. */
 int sq_nn_shared_candidates_given(uint32_t *cand, int *target_col, const uint32_t *target, int N,

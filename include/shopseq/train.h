@@ -69,6 +69,9 @@ typedef struct sq_train_opts {
     float sample_alpha; /* > 0: the shared / bpr-max losses' cfg.negatives samples are drawn
                            by the trainer from training popularity^alpha (the official
                            GRU4Rec's); 0: uniform, drawn by the model */
+    float logq;         /* > 0, shared loss: logQ correction of the sampled softmax, the
+                           official GRU4Rec's logq (target columns lowered by logq*log(count),
+                           sampled-only ones by sample_alpha times that) */
 } sq_train_opts;
 
 typedef struct sq_train_result {

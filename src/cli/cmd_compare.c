@@ -42,6 +42,7 @@ static const char usage_text[] =
     "  --final-elu A       bpr-max: ELU(alpha A) on the scores first (0.5; 0 = none)\n"
     "  --sample-alpha A    shared/bpr-max samples by training popularity^A (gru4rec, lstm;\n"
     "                      0 = uniform) (0)\n"
+    "  --logq X            shared: logQ correction of the sampled softmax (0 = none) (0)\n"
     "  --batching KIND     gru4rec's mini-batches: padded or session-parallel (padded)\n"
     "  --dropout P         override the neural models' dropout\n"
     "  --features LIST     side embeddings in every neural model, comma-separated: behavior,\n"
@@ -65,7 +66,7 @@ static const char usage_text[] =
 int sq_cmd_compare(int argc, char **argv) {
     enum { O_MODELS = 256, O_EPOCHS, O_MAXSEC, O_EVERY, O_PAT, O_EVU, O_TESTU, O_MAXLEN, O_BATCH,
            O_LR, O_SEED, O_THREADS, O_JSON, O_QUIET, O_TEST, O_DIM, O_LOSS, O_NEG, O_DROP, O_BEH, O_FEAT,
-           O_BPREG, O_ELU, O_ALPHA, O_BATCHING };
+           O_BPREG, O_ELU, O_ALPHA, O_BATCHING, O_LOGQ };
     static const struct option opts[] = {
         {"models", required_argument, 0, O_MODELS}, {"epochs", required_argument, 0, O_EPOCHS},
         {"max-seconds", required_argument, 0, O_MAXSEC},
@@ -78,7 +79,7 @@ int sq_cmd_compare(int argc, char **argv) {
         {"loss", required_argument, 0, O_LOSS}, {"negatives", required_argument, 0, O_NEG},
         {"dropout", required_argument, 0, O_DROP}, {"behavior", no_argument, 0, O_BEH}, {"features", required_argument, 0, O_FEAT}, {"json", no_argument, 0, O_JSON}, {"quiet", no_argument, 0, O_QUIET},
         {"bpreg", required_argument, 0, O_BPREG}, {"final-elu", required_argument, 0, O_ELU},
-        {"sample-alpha", required_argument, 0, O_ALPHA},
+        {"sample-alpha", required_argument, 0, O_ALPHA}, {"logq", required_argument, 0, O_LOGQ},
         {"batching", required_argument, 0, O_BATCHING},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     char models_buf[512] = "sasrec,bert4rec,gru4rec,lstm,caser,pop,itemknn,markov";
@@ -133,6 +134,11 @@ int sq_cmd_compare(int argc, char **argv) {
             st.loss = sq_loss_from_name(optarg);
             if (st.loss < 0)
                 return sq_cli_usage("compare", "--loss must be ce, sampled, bce, shared or bpr-max");
+            break;
+        case O_LOGQ:
+            if (sq_cli_parse_double(optarg, &x) || x < 0 || x > 10)
+                return sq_cli_usage("compare", "--logq needs a number in [0, 10], got '%s'", optarg);
+            st.logq = x;
             break;
         case O_BPREG:
         case O_ELU:

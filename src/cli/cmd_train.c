@@ -44,6 +44,8 @@ static const char usage_text[] =
     "  --final-elu A       bpr-max: ELU(alpha A) on the scores first (0.5; 0 = none)\n"
     "  --sample-alpha A    shared/bpr-max (gru4rec, lstm): draw the --negatives items by\n"
     "                      training popularity^A (the official GRU4Rec's; 0 = uniform) (0)\n"
+    "  --logq X            shared: logQ correction of the sampled softmax, the official\n"
+    "                      GRU4Rec's logq (0 = none) (0)\n"
     "  --batching KIND     padded (whole sequences, the last --maxlen events, full BPTT) or\n"
     "                      session-parallel (gru4rec: --batch slots walk the sequences one\n"
     "                      event per step, state carried, the official GRU4Rec's) (padded)\n"
@@ -70,7 +72,7 @@ enum {
     O_MODEL = 256, O_DIM, O_BLOCKS, O_HEADS, O_MAXLEN, O_DROPOUT, O_BEHAVIOR, O_FEATURES, O_LOSS,
     O_NEG, O_LR, O_WD, O_INIT_STD, O_MASK_PROB, O_BATCH, O_EPOCHS, O_EVAL_EVERY, O_PATIENCE, O_EVAL_USERS,
     O_MAXSEC, O_SEED,
-    O_THREADS, O_RESUME, O_OUT, O_QUIET, O_BPREG, O_ELU, O_ALPHA, O_BATCHING
+    O_THREADS, O_RESUME, O_OUT, O_QUIET, O_BPREG, O_ELU, O_ALPHA, O_BATCHING, O_LOGQ
 };
 
 static int num(const char *flag, const char *s, double lo, double hi, double *out) {
@@ -100,7 +102,7 @@ int sq_cmd_train(int argc, char **argv) {
         {"threads", required_argument, 0, O_THREADS}, {"resume", required_argument, 0, O_RESUME},
         {"out", required_argument, 0, O_OUT}, {"quiet", no_argument, 0, O_QUIET},
         {"bpreg", required_argument, 0, O_BPREG}, {"final-elu", required_argument, 0, O_ELU},
-        {"sample-alpha", required_argument, 0, O_ALPHA},
+        {"sample-alpha", required_argument, 0, O_ALPHA}, {"logq", required_argument, 0, O_LOGQ},
         {"batching", required_argument, 0, O_BATCHING},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     sq_model_config cfg;
@@ -205,6 +207,10 @@ int sq_cmd_train(int argc, char **argv) {
         case O_ALPHA:
             if (num("--sample-alpha", optarg, 0, 10, &x)) return SQ_EXIT_USAGE;
             to.sample_alpha = (float)x;
+            break;
+        case O_LOGQ:
+            if (num("--logq", optarg, 0, 10, &x)) return SQ_EXIT_USAGE;
+            to.logq = (float)x;
             break;
         case O_BATCHING:
             if (sq_batching_from_name(optarg) < 0)

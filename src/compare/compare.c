@@ -77,7 +77,7 @@ static void run_one(const char *name, const sq_dataset *ds, const sq_compare_opt
                         .eval_users = st->eval_users,
                         .log = st->log_training ? st->log : NULL, .progress = 0,
                         .max_seconds = st->max_seconds, .all_events = st->test != NULL,
-                        .sample_alpha = (float)st->sample_alpha};
+                        .sample_alpha = (float)st->sample_alpha, .logq = (float)st->logq};
     if (!strcmp(name, "gru4rec")) to.batching = (sq_batching)st->batching;
     if (st->test) to.eval_every = 0;
     sq_train_result tr;

@@ -39,5 +39,6 @@ void sq__sampler_draw(const sq__item_sampler *s, sq_nn_rng *r, uint32_t *out, in
 
 void sq__sampler_free(sq__item_sampler *s) {
     free(s->cdf);
+    free(s->logq_pop);
     memset(s, 0, sizeof *s);
 }

@@ -10,6 +10,8 @@
 typedef struct sq__item_sampler {
     float *cdf; /* (n_items) cumulative count^alpha / total; NULL when not in use */
     uint32_t n_items;
+    float *logq_pop;   /* (n_items) logq * log(count) for the softmax's logQ correction, or NULL */
+    float logq_alpha;  /* the correction's factor for sampled-only columns */
 } sq__item_sampler;
 
 /* counts: (n_items) occurrences in the training data. 0 on success, -1 when out of

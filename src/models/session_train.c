@@ -30,7 +30,7 @@ sq_status sq__session_epoch(sq_model *m, const sq_dataset *ds, const sq_train_op
                             const sq_nn_adamw *opt, int epoch, const sq__item_sampler *smp,
                             double *loss_sum, double *rows, int *steps, sq_error *err) {
     const sq_model_config *cfg = &m->cfg;
-    const int B = cfg->batch, NS = smp ? cfg->negatives : 0;
+    const int B = cfg->batch, NS = smp && smp->cdf ? cfg->negatives : 0;
     span *sp = malloc((size_t)(ds->n_users ? ds->n_users : 1) * sizeof *sp);
     uint64_t *beg = malloc((size_t)(ds->n_users ? ds->n_users : 1) * sizeof *beg);
     uint64_t *end = malloc((size_t)(ds->n_users ? ds->n_users : 1) * sizeof *end);
@@ -69,6 +69,10 @@ sq_status sq__session_epoch(sq_model *m, const sq_dataset *ds, const sq_train_op
                        .pos = pos, .target = sb.target, .state_src = sb.state_src,
                        .seed = sq_nn_rng_next(&rng)};
         if (smp) {
+            bt.logq_pop = smp->logq_pop;
+            bt.logq_alpha = smp->logq_alpha;
+        }
+        if (NS) {
             sq__sampler_draw(smp, &rng, neg, NS);
             bt.shared_neg = neg;
             bt.n_shared_neg = NS;

@@ -12,7 +12,8 @@ int sq__train_span(const sq_dataset *ds, uint32_t u, int all_events, uint64_t *b
 
 /* Trains m for one epoch on session-parallel steps of cfg.batch slots: the sequences in
  * the order of their first event's time (the official code's), every step one AdamW
- * update. smp: shared/bpr-max samples by popularity (NULL: the model's uniform draws).
+ * update. smp: shared/bpr-max samples by popularity when smp->cdf (else the model's
+ * uniform draws) and the logQ table when smp->logq_pop; NULL: neither.
  * Adds the steps' mean losses to *loss_sum, their rows to *rows, their count to *steps. */
 sq_status sq__session_epoch(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
                             const sq_nn_adamw *opt, int epoch, const sq__item_sampler *smp,

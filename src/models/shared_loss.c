@@ -17,6 +17,9 @@ static int candidates(sq__shared_buf *sb, const uint32_t *target, int N, int C, 
         int *col = realloc(sb->col, rows * sizeof *col);
         if (!col) return -1;
         sb->col = col;
+        float *q = realloc(sb->colq, rows * sizeof *q);
+        if (!q) return -1;
+        sb->colq = q;
         sb->cap_rows = rows;
     }
     const int K = given ? sq_nn_shared_candidates_given(sb->cand, sb->col, target, N, given, n_samples)
@@ -51,11 +54,19 @@ double sq__cand_loss(sq__shared_buf *sb, const sq_model_config *cfg, const sq_ba
     if (cfg->loss == SQ_LOSS_BPRMAX)
         return sq_nn_bprmax_shared(dh, dtable, h, table, sb->cand, K, sb->col, N, C, cfg->bpreg,
                                    cfg->final_elu, 1.0f, sb->scratch);
-    return sq_nn_ce_shared(dh, dtable, h, table, sb->cand, K, sb->col, N, C, 1.0f, sb->scratch);
+    const float *colq = NULL;
+    if (b->logq_pop) { /* sampled-only columns first, then the targets' columns */
+        for (int k = 0; k < K; k++) sb->colq[k] = b->logq_alpha * b->logq_pop[sb->cand[k]];
+        for (int i = 0; i < N; i++) sb->colq[sb->col[i]] = b->logq_pop[b->target[i]];
+        colq = sb->colq;
+    }
+    return sq_nn_ce_shared_logq(dh, dtable, h, table, sb->cand, K, sb->col, N, C, colq, 1.0f,
+                                sb->scratch);
 }
 
 void sq__shared_free(sq__shared_buf *sb) {
     free(sb->cand);
     free(sb->col);
+    free(sb->colq);
     free(sb->scratch);
 }

@@ -11,6 +11,7 @@ typedef struct sq__shared_buf {
     uint32_t *cand;
     int *col;
     float *scratch;
+    float *colq; /* (cap_rows) logQ per candidate column */
     size_t cap_rows, cap_scratch;
 } sq__shared_buf;
 

@@ -376,7 +376,11 @@ static sq_status train_setup(const sq_model *m, const sq_dataset *ds, const sq_t
     if (o->sample_alpha < 0.0f)
         return sq_error_set(err, SQ_ERR_USAGE, "sample alpha must be >= 0, got %g",
                             (double)o->sample_alpha);
-    if (o->sample_alpha <= 0.0f || !cand || cfg->negatives <= 0) return SQ_OK;
+    if (o->logq < 0.0f)
+        return sq_error_set(err, SQ_ERR_USAGE, "logq must be >= 0, got %g", (double)o->logq);
+    const int draw = o->sample_alpha > 0.0f && cand && cfg->negatives > 0,
+              logq = o->logq > 0.0f && cfg->loss == SQ_LOSS_SHARED;
+    if (!draw && !logq) return SQ_OK;
     uint32_t *counts = calloc(ds->n_items ? ds->n_items : 1, sizeof *counts);
     if (!counts) return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
     for (uint32_t u = 0; u < ds->n_users; u++) {
@@ -384,9 +388,20 @@ static sq_status train_setup(const sq_model *m, const sq_dataset *ds, const sq_t
         if (sq__train_span(ds, u, o->all_events, &b, &e))
             for (uint64_t i = b; i < e; i++) counts[ds->item[i]]++;
     }
-    int bad = sq__sampler_init(smp, counts, ds->n_items, o->sample_alpha);
+    int bad = draw ? sq__sampler_init(smp, counts, ds->n_items, o->sample_alpha) : 0;
+    if (!bad && logq) {
+        smp->logq_pop = malloc((size_t)(ds->n_items ? ds->n_items : 1) * sizeof *smp->logq_pop);
+        if (!smp->logq_pop) bad = -1;
+        else
+            for (uint32_t i = 0; i < ds->n_items; i++)
+                smp->logq_pop[i] = counts[i] ? o->logq * logf((float)counts[i]) : 0.0f;
+        smp->logq_alpha = draw ? o->sample_alpha : 0.0f; /* uniform draws: no correction */
+    }
     free(counts);
-    if (bad) return sq_error_set(err, SQ_ERR_USAGE, "no training events to sample negatives from");
+    if (bad) {
+        sq__sampler_free(smp);
+        return sq_error_set(err, SQ_ERR_USAGE, "no training events to sample negatives from");
+    }
     return SQ_OK;
 }
 
@@ -461,7 +476,7 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
         int nb = 0;
         const int n_batches = (int)((nu + cfg->batch - 1) / cfg->batch);
         const int session_parallel = o->batching == SQ_BATCHING_SESSION;
-        if (session_parallel && (st = sq__session_epoch(m, ds, o, &opt, epoch, smp.cdf ? &smp : NULL,
+        if (session_parallel && (st = sq__session_epoch(m, ds, o, &opt, epoch, &smp,
                                                         &loss_sum, &rows, &nb, err)) != SQ_OK)
             break;
         for (uint32_t i0 = 0; !session_parallel && i0 < nu; i0 += (uint32_t)cfg->batch, nb++) {
@@ -480,6 +495,8 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
                 bt.b.shared_neg = shared_neg;
                 bt.b.n_shared_neg = cfg->negatives;
             }
+            bt.b.logq_pop = smp.logq_pop;
+            bt.b.logq_alpha = smp.logq_alpha;
             double l = 0.0;
             if (m->ops->fit_batch) { /* counting model: statistics, no gradients */
                 m->ops->fit_batch(m, &bt.b);

@@ -13,6 +13,13 @@ size_t sq_nn_ce_shared_scratch_size(int N, int K, int C) {
 double sq_nn_ce_shared(float *dh, float *dtable, const float *h, const float *table,
                        const uint32_t *cand, int K, const int *target_col, int N, int C,
                        float grad_scale, float *scratch) {
+    return sq_nn_ce_shared_logq(dh, dtable, h, table, cand, K, target_col, N, C, NULL,
+                                grad_scale, scratch);
+}
+
+double sq_nn_ce_shared_logq(float *dh, float *dtable, const float *h, const float *table,
+                            const uint32_t *cand, int K, const int *target_col, int N, int C,
+                            const float *col_logq, float grad_scale, float *scratch) {
     if (N <= 0 || K <= 0) return 0.0;
     float *Ec = scratch, *dEc = Ec + (size_t)K * C, *lg = dEc + (size_t)K * C,
           *rowloss = lg + (size_t)N * K;
@@ -23,6 +30,8 @@ double sq_nn_ce_shared(float *dh, float *dtable, const float *h, const float *ta
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < N; i++) {
         float *l = lg + (size_t)i * K;
+        if (col_logq) /* a constant per column: the gradient wrt the logits keeps its form */
+            for (int k = 0; k < K; k++) l[k] -= col_logq[k];
         float mx = -INFINITY;
         for (int k = 0; k < K; k++) mx = l[k] > mx ? l[k] : mx;
         double sum = 0.0;

@@ -57,8 +57,43 @@ static void test_shared(void **s) {
     free(c.scratch);
 }
 
+/* logQ: finite differences with a per-column correction; a correction equal for every
+ * column changes nothing; lowering the target's column raises the loss */
+static const float *logq_cols;
+static double obj_logq(void *p) {
+    ctx *c = p;
+    return sq_nn_ce_shared_logq(NULL, NULL, c->h, c->table, c->cand, c->K, c->col, N, C,
+                                logq_cols, 1.0f, c->scratch);
+}
+
+static void test_logq(void **s) {
+    (void)s;
+    sq_nn_rng r;
+    sq_nn_rng_seed(&r, 41);
+    ctx c = {.target = {3, 7, 3, 0, 10, 5}};
+    fd_fill(c.h, N * C, &r, 1.0f);
+    fd_fill(c.table, V * C, &r, 1.0f);
+    c.K = sq_nn_shared_candidates(c.cand, c.col, c.target, N, 8, V, 7);
+    c.scratch = calloc(sq_nn_ce_shared_scratch_size(N, N + 8, C), sizeof(float));
+    float q[N + 8], same[N + 8];
+    fd_fill(q, (size_t)c.K, &r, 2.0f);
+    for (int k = 0; k < c.K; k++) same[k] = 1.5f;
+    logq_cols = q;
+    float dh[N * C] = {0}, dt[V * C] = {0};
+    sq_nn_ce_shared_logq(dh, dt, c.h, c.table, c.cand, c.K, c.col, N, C, q, 1.0f, c.scratch);
+    assert_true(fd_ok("logq softmax dh", dh, c.h, N * C, obj_logq, &c));
+    assert_true(fd_ok("logq softmax dtable", dt, c.table, V * C, obj_logq, &c));
+    const double plain = obj(&c);
+    logq_cols = same;
+    assert_true(fabs(obj_logq(&c) - plain) < 1e-5);
+    for (int k = 0; k < c.K; k++) same[k] = 0.0f;
+    same[c.col[0]] = 1.0f;
+    assert_true(obj_logq(&c) > plain);
+    free(c.scratch);
+}
+
 int main(void) {
     sq_nn_init(0);
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_shared)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_shared), cmocka_unit_test(test_logq)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
