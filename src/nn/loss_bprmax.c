@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "nn/vexp.h"
+#include "nn/candidates.h"
 #include "shopseq/nn.h"
 
 double sq_nn_bprmax_shared(float *dh, float *dtable, const float *h, const float *table,
@@ -15,9 +16,7 @@ double sq_nn_bprmax_shared(float *dh, float *dtable, const float *h, const float
     if (N <= 0 || K <= 0) return 0.0;
     float *Ec = scratch, *dEc = Ec + (size_t)K * C, *lg = dEc + (size_t)K * C,
           *rowloss = lg + (size_t)N * K;
-    for (int k = 0; k < K; k++)
-        memcpy(Ec + (size_t)k * C, table + (size_t)cand[k] * C, (size_t)C * sizeof *Ec);
-    sq_nn_linear_forward(lg, h, Ec, NULL, N, C, K); /* (N, K) raw scores */
+    sq__cand_scores(Ec, lg, h, table, cand, K, N, C); /* (N, K) raw scores */
     const float g = grad_scale / (float)N;
     const sq__vexp_ops *vx = sq__vexp_best();
 #pragma omp parallel
@@ -78,16 +77,5 @@ double sq_nn_bprmax_shared(float *dh, float *dtable, const float *h, const float
         }
         free(e);
     }
-    double total = 0.0;
-    for (int i = 0; i < N; i++) total += rowloss[i];
-    if (dh) {
-        memset(dEc, 0, (size_t)K * C * sizeof *dEc);
-        sq_nn_linear_backward(dh, dEc, NULL, lg, h, Ec, N, C, K);
-        for (int k = 0; k < K; k++) { /* serial: candidates are distinct, order fixed */
-            float *d = dtable + (size_t)cand[k] * C;
-            const float *s = dEc + (size_t)k * C;
-            for (int c = 0; c < C; c++) d[c] += s[c];
-        }
-    }
-    return total / N;
+    return sq__cand_finish(dh, dtable, h, Ec, dEc, lg, rowloss, cand, K, N, C);
 }

@@ -4,7 +4,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/candidates.h"
 #include "shopseq/nn.h"
+
+void sq__cand_scores(float *Ec, float *lg, const float *h, const float *table,
+                     const uint32_t *cand, int K, int N, int C) {
+    for (int k = 0; k < K; k++)
+        memcpy(Ec + (size_t)k * C, table + (size_t)cand[k] * C, (size_t)C * sizeof *Ec);
+    sq_nn_linear_forward(lg, h, Ec, NULL, N, C, K);
+}
+
+double sq__cand_finish(float *dh, float *dtable, const float *h, const float *Ec, float *dEc,
+                       const float *lg, const float *rowloss, const uint32_t *cand, int K,
+                       int N, int C) {
+    double total = 0.0;
+    for (int i = 0; i < N; i++) total += rowloss[i];
+    if (dh) {
+        memset(dEc, 0, (size_t)K * C * sizeof *dEc);
+        sq_nn_linear_backward(dh, dEc, NULL, lg, h, Ec, N, C, K);
+        for (int k = 0; k < K; k++) { /* serial: candidates are distinct, order fixed */
+            float *d = dtable + (size_t)cand[k] * C;
+            const float *s = dEc + (size_t)k * C;
+            for (int c = 0; c < C; c++) d[c] += s[c];
+        }
+    }
+    return total / N;
+}
 
 size_t sq_nn_ce_shared_scratch_size(int N, int K, int C) {
     return (size_t)K * C * 2 + (size_t)N * K + (size_t)N;
@@ -23,9 +48,7 @@ double sq_nn_ce_shared_logq(float *dh, float *dtable, const float *h, const floa
     if (N <= 0 || K <= 0) return 0.0;
     float *Ec = scratch, *dEc = Ec + (size_t)K * C, *lg = dEc + (size_t)K * C,
           *rowloss = lg + (size_t)N * K;
-    for (int k = 0; k < K; k++)
-        memcpy(Ec + (size_t)k * C, table + (size_t)cand[k] * C, (size_t)C * sizeof *Ec);
-    sq_nn_linear_forward(lg, h, Ec, NULL, N, C, K); /* (N, K) */
+    sq__cand_scores(Ec, lg, h, table, cand, K, N, C); /* (N, K) */
     const float g = grad_scale / (float)N;
 #pragma omp parallel for schedule(static)
     for (int i = 0; i < N; i++) {
@@ -43,18 +66,7 @@ double sq_nn_ce_shared_logq(float *dh, float *dtable, const float *h, const floa
             l[target_col[i]] -= g;
         }
     }
-    double total = 0.0;
-    for (int i = 0; i < N; i++) total += rowloss[i];
-    if (dh) {
-        memset(dEc, 0, (size_t)K * C * sizeof *dEc);
-        sq_nn_linear_backward(dh, dEc, NULL, lg, h, Ec, N, C, K);
-        for (int k = 0; k < K; k++) { /* serial: candidates are distinct, order fixed */
-            float *d = dtable + (size_t)cand[k] * C;
-            const float *s = dEc + (size_t)k * C;
-            for (int c = 0; c < C; c++) d[c] += s[c];
-        }
-    }
-    return total / N;
+    return sq__cand_finish(dh, dtable, h, Ec, dEc, lg, rowloss, cand, K, N, C);
 }
 
 static int cmp_u32(const void *a, const void *b) {
