@@ -406,6 +406,10 @@ int sq_cmd_run(int argc, char **argv) {
     double t0 = sq_now_s();
     compare_worker worker = {.pid = -1, .fd = -1};
     int cmp_failed = 0;
+    /* A previous run's stage outputs must not pass for this run's when a stage is skipped
+       or fails: each stage writes its file anew. */
+    unlink(compare_json);
+    unlink(pred_json);
     compare_job job = {.sqd = sqd, .json_path = compare_json, .models = cmp_models,
                        .n_models = n_cmp, .epochs = cmp_epochs, .quiet = quiet};
     if (cmp_on && compare_worker_start(&worker, &job) != 0) {

@@ -60,9 +60,13 @@ set +e
 set -e
 [ $rc -eq 1 ] && grep -q "another dataset" "$T/err" && [ ! -e "$T/wrong/report.html" ] \
   || { echo "FAIL: another dataset's predictions accepted (rc $rc)"; cat "$T/err"; exit 1; }
-# --no-compare --no-predict: neither file, and the report has neither section
+# --no-compare --no-predict: neither file (not even a stale one from an earlier run in the
+# same folder), and the report has neither section
+mkdir -p "$T/n" && cp "$T/r/compare.json" "$T/r/predictions.json" "$T/n/"
 "$BIN" run --users 200 --out "$T/n" --no-compare --no-predict --quiet > /dev/null
-[ ! -e "$T/n/compare.json" ] && [ ! -e "$T/n/predictions.json" ] && [ -s "$T/n/report.html" ]
+# (an && list does not stop a set -e script, hence the explicit exit)
+{ [ ! -e "$T/n/compare.json" ] && [ ! -e "$T/n/predictions.json" ] && [ -s "$T/n/report.html" ]; } \
+  || { echo "FAIL: --no-compare/--no-predict left compare.json or predictions.json"; exit 1; }
 ! grep -q "Model comparison" "$T/n/report.html"
 ! grep -q "<h2>Predictions" "$T/n/report.html"
 set +e
