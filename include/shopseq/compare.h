@@ -41,6 +41,8 @@ typedef struct sq_compare_opts {
     float lr;            /* AdamW (0.001) */
     uint64_t seed;       /* (42) */
     const sq_dataset *test; /* session protocol (GRU4Rec's) on this test set when set */
+    int keep_history;    /* 1: rank the items the user already had too, in validation and
+                            test (shops where re-buying is normal); 0: masked */
     int jobs;            /* models trained at once, each on one thread (0, 1: one at a time,
                             on all threads); more than one keeps small models from idling
                             cores, and makes results independent of the core count */
@@ -67,6 +69,7 @@ typedef struct sq_compare_result {
     uint32_t users, items;
     uint64_t events;
     int session;        /* 1: session protocol on a test set (HR = Recall) */
+    int keep_history;   /* 1: leave-one-out with the history not masked */
     int features;       /* the neural models' side features (SQ_FEAT_* mask) */
     int n_models;
     sq_compare_row rows[SQ_COMPARE_MAX_MODELS];

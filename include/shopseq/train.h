@@ -58,6 +58,8 @@ typedef struct sq_train_opts {
     int eval_every;  /* validation every N epochs (0 = never) */
     int patience;    /* stop after this many validations without improvement (0 = never) */
     uint32_t eval_users; /* validation on the first N users (0 = all) */
+    int keep_history;    /* 1: validation ranks the items the user already had too (re-buying
+                            shops); 0: masked, as the common protocol */
     int progress;    /* 1 = bar on stderr (a terminal), 0 = plain lines */
     FILE *log;       /* progress and validation lines; NULL = quiet */
     const char *out; /* checkpoint path (written after each improving validation) */

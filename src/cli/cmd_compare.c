@@ -17,8 +17,9 @@ static const char usage_text[] =
     "Trains each model with its paper's defaults (docs/models.md) on the same leave-one-out\n"
     "split, keeps the epoch with the best validation NDCG@10, and evaluates all of them the\n"
     "same way: test event of every user with >= 3 events, full-catalogue ranking, the user's\n"
-    "earlier items excluded. One table (or JSON): HR/NDCG/MRR@10 and @20, catalogue coverage\n"
-    "of the top-10 lists, training time, training events/s, peak RSS, parameters.\n"
+    "earlier items excluded (unless --no-mask-history). One table (or JSON): HR/NDCG/MRR@10\n"
+    "and @20, catalogue coverage of the top-10 lists, training time, training events/s, peak\n"
+    "RSS, parameters.\n"
     "\n"
     "  --models LIST       comma-separated (default sasrec,bert4rec,gru4rec,lstm,caser,pop,\n"
     "                      itemknn,markov)\n"
@@ -56,6 +57,9 @@ static const char usage_text[] =
     "                      sequences in T.sqd (items matched by original id), all items\n"
     "                      ranked, nothing masked, ties counted against the model;\n"
     "                      HR is then Recall@K\n"
+    "  --no-mask-history   leave-one-out ranks the items the user already had too, in\n"
+    "                      validation and test (shops where re-viewing and re-buying are\n"
+    "                      normal, as Taobao); the protocol line says so\n"
     "  --json              JSON on stdout instead of the table\n"
     "  --quiet             no training progress on stderr\n"
     "  -h, --help          this text\n"
@@ -65,7 +69,7 @@ static const char usage_text[] =
 
 int sq_cmd_compare(int argc, char **argv) {
     enum { O_MODELS = 256, O_EPOCHS, O_MAXSEC, O_EVERY, O_PAT, O_EVU, O_TESTU, O_MAXLEN, O_BATCH,
-           O_LR, O_SEED, O_THREADS, O_JSON, O_QUIET, O_TEST, O_DIM, O_LOSS, O_NEG, O_DROP, O_BEH, O_FEAT,
+           O_LR, O_SEED, O_THREADS, O_JSON, O_QUIET, O_TEST, O_DIM, O_LOSS, O_NEG, O_DROP, O_BEH, O_FEAT, O_KEEP,
            O_BPREG, O_ELU, O_ALPHA, O_BATCHING, O_LOGQ };
     static const struct option opts[] = {
         {"models", required_argument, 0, O_MODELS}, {"epochs", required_argument, 0, O_EPOCHS},
@@ -77,7 +81,7 @@ int sq_cmd_compare(int argc, char **argv) {
         {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
         {"test-data", required_argument, 0, O_TEST}, {"dim", required_argument, 0, O_DIM},
         {"loss", required_argument, 0, O_LOSS}, {"negatives", required_argument, 0, O_NEG},
-        {"dropout", required_argument, 0, O_DROP}, {"behavior", no_argument, 0, O_BEH}, {"features", required_argument, 0, O_FEAT}, {"json", no_argument, 0, O_JSON}, {"quiet", no_argument, 0, O_QUIET},
+        {"dropout", required_argument, 0, O_DROP}, {"behavior", no_argument, 0, O_BEH}, {"features", required_argument, 0, O_FEAT}, {"json", no_argument, 0, O_JSON}, {"no-mask-history", no_argument, 0, O_KEEP}, {"quiet", no_argument, 0, O_QUIET},
         {"bpreg", required_argument, 0, O_BPREG}, {"final-elu", required_argument, 0, O_ELU},
         {"sample-alpha", required_argument, 0, O_ALPHA}, {"logq", required_argument, 0, O_LOGQ},
         {"batching", required_argument, 0, O_BATCHING},
@@ -171,6 +175,7 @@ int sq_cmd_compare(int argc, char **argv) {
             break;
         }
         case O_JSON: json = 1; break;
+        case O_KEEP: st.keep_history = 1; break;
         case O_QUIET: quiet = 1; break;
         default: return sq_cli_usage("compare", "bad option");
         }

@@ -74,7 +74,7 @@ static void run_one(const char *name, const sq_dataset *ds, const sq_compare_opt
     r->params = m->params.total;
     sq_train_opts to = {.epochs = counting ? 1 : st->epochs, .lr = st->lr,
                         .eval_every = counting ? 0 : eval_every, .patience = st->patience,
-                        .eval_users = st->eval_users,
+                        .eval_users = st->eval_users, .keep_history = st->keep_history,
                         .log = st->log_training ? st->log : NULL, .progress = 0,
                         .max_seconds = st->max_seconds, .all_events = st->test != NULL,
                         .sample_alpha = (float)st->sample_alpha, .logq = (float)st->logq};
@@ -91,7 +91,8 @@ static void run_one(const char *name, const sq_dataset *ds, const sq_compare_opt
     r->events_per_s = tr.events_per_second;
     r->epochs_run = tr.epochs_run;
     r->best_epoch = tr.best_epoch;
-    sq_eval_opts eo = {.split = SQ_SPLIT_TEST, .protocol = SQ_PROTOCOL_FULL, .mask_history = 1,
+    sq_eval_opts eo = {.split = SQ_SPLIT_TEST, .protocol = SQ_PROTOCOL_FULL,
+                       .mask_history = !st->keep_history,
                        .max_users = st->test_users};
     if ((st->test ? sq_evaluate_next(m, ds, st->test, st->test_users, &r->ev, &err)
                   : sq_evaluate(m, ds, &eo, &r->ev, &err)) != SQ_OK) {
@@ -230,6 +231,7 @@ sq_status sq_compare_run(const sq_dataset *ds, const char *dataset_name,
     res->items = ds->n_items;
     res->events = ds->n_events;
     res->session = o->test != NULL;
+    res->keep_history = o->test == NULL && o->keep_history;
     res->features = o->features;
     res->n_models = n_models;
     int eval_every = o->eval_every ? o->eval_every : (o->epochs / 5 > 1 ? o->epochs / 5 : 1);
@@ -269,12 +271,14 @@ int sq_compare_failed(const sq_compare_result *r) {
 }
 
 static const char PROTO_LOO[] = "leave-one-out test event, full-catalogue ranking, history masked";
+static const char PROTO_LOO_KEEP[] =
+    "leave-one-out test event, full-catalogue ranking, history not masked";
 static const char PROTO_SESSION[] =
     "session next-event on --test-data, all items ranked, ties against the model "
     "(GRU4Rec's conservative mode), nothing masked; HR = Recall";
 
 const char *sq_compare_protocol(const sq_compare_result *r) {
-    return r->session ? PROTO_SESSION : PROTO_LOO;
+    return r->session ? PROTO_SESSION : r->keep_history ? PROTO_LOO_KEEP : PROTO_LOO;
 }
 
 static void put_string(FILE *fp, const char *s) {
@@ -394,6 +398,7 @@ sq_status sq_compare_load_json(sq_compare_result *r, const char *path, sq_error 
     r->items = (uint32_t)items;
     r->events = (uint64_t)events;
     r->session = !strcmp(proto, PROTO_SESSION);
+    r->keep_history = !strcmp(proto, PROTO_LOO_KEEP);
     /* absent in files written before side features: none */
     const char *fs = json_string_value(json_object_get(root, "features"));
     r->features = fs ? sq_features_parse(fs, NULL) : 0;

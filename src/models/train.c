@@ -528,7 +528,7 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
                    m->ops->fit_end != NULL; /* counting models: one pass is the whole fit */
         if (o->eval_every > 0 && ((epoch + 1) % o->eval_every == 0 || last)) {
             sq_eval_opts eo = {.split = SQ_SPLIT_VALID, .protocol = SQ_PROTOCOL_FULL,
-                               .mask_history = 1, .max_users = o->eval_users};
+                               .mask_history = !o->keep_history, .max_users = o->eval_users};
             sq_eval_result er;
             st = sq_evaluate(m, ds, &eo, &er, err);
             if (st != SQ_OK) break;

@@ -57,4 +57,20 @@ set +e
 "$BIN" train "$T/d.sqd" --model sasrec --loss shared --out "$T/x" 2>/dev/null
 [ $? -eq 1 ] || fail "sasrec --loss shared must fail"
 set -e
+# --no-mask-history: the protocol line says so, and popularity ranks the user's own items
+# again (masking only removes the target's competitors, so it cannot score higher)
+"$BIN" compare "$T/d.sqd" --models pop,markov --quiet --json > "$T/m.json" || fail "compare masked"
+"$BIN" compare "$T/d.sqd" --models pop,markov --quiet --json --no-mask-history > "$T/k.json" \
+  || fail "compare --no-mask-history"
+python3 - "$T/m.json" "$T/k.json" <<'PY'
+import json, sys
+m, k = (json.load(open(p)) for p in sys.argv[1:3])
+assert m["protocol"].endswith("history masked"), m["protocol"]
+assert k["protocol"].endswith("history not masked"), k["protocol"]
+pm, pk = m["models"][0], k["models"][0]
+assert pm["model"] == pk["model"] == "pop"
+assert pk["hr@10"] <= pm["hr@10"] and pk["ndcg@10"] < pm["ndcg@10"], (pm, pk)
+PY
+"$BIN" compare "$T/d.sqd" --models pop --no-mask-history 2>/dev/null | grep -q "history not masked" \
+  || fail "the table does not name the protocol"
 echo ok
