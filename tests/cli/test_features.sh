@@ -5,14 +5,7 @@
 # feeding the same features (same top-k as recommend).
 set -euo pipefail
 BIN=${SQ_BIN:?}
-mkdir -p "${SQ_TMPDIR:-/tmp}"
-T=$(mktemp -d "${SQ_TMPDIR:-/tmp}/features_cli.XXXXXX")
-PID=""
-cleanup() {
-  if [ -n "$PID" ]; then kill -9 "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; fi
-  rm -rf "$T"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/serve_lib.sh" features_cli
 fail() { echo "FAIL: $*"; exit 1; }
 
 "$BIN" train --help | grep -q -- "--features" || fail "train --help lacks --features"
@@ -78,14 +71,9 @@ if command -v curl >/dev/null; then
   "$BIN" serve "$T/sasrec.safetensors" --data "$T/s.sqd" --state "$T/state" --port 0 \
     --port-file "$T/port" --token-file "$T/token" 2>"$T/srv.log" &
   PID=$!
-  for _ in $(seq 1 300); do [ -s "$T/port" ] && break; sleep 0.1; done
-  [ -s "$T/port" ] || { tail -3 "$T/srv.log"; fail "server did not start"; }
+  serve_wait_port || { tail -3 "$T/srv.log"; fail "server did not start"; }
   for u in $(cut -d, -f1 "$T/s.csv" | sed 1d | sort -u | head -4); do
-    got=$(curl -s -m 10 "http://127.0.0.1:$(cat "$T/port")/v1/users/$u/recommendations?k=10" |
-          python3 -c "import json,sys; print(' '.join(x['item'] for x in json.load(sys.stdin)['items']))")
-    want=$("$BIN" recommend "$T/sasrec.safetensors" --data "$T/s.sqd" --user "$u" --k 10 --format csv |
-           tail -n 10 | cut -d, -f3 | tr '\n' ' ' | sed 's/ $//')
-    [ "$got" = "$want" ] || fail "user $u: server [$got], recommend [$want]"
+    msg=$(serve_same_top10 "$T/sasrec.safetensors" "$u") || fail "$msg"
   done
   kill -TERM "$PID"; wait "$PID" || fail "server exit code $?"; PID=""
 else

@@ -5,14 +5,7 @@
 set -euo pipefail
 BIN=${SQ_BIN:?}
 command -v curl >/dev/null || { echo "SKIP: curl not installed (scripts/install-deps.sh --test)"; exit 0; }
-mkdir -p "${SQ_TMPDIR:-/tmp}"
-T=$(mktemp -d "${SQ_TMPDIR:-/tmp}/serve_models.XXXXXX")
-PID=""
-cleanup() {
-  if [ -n "$PID" ]; then kill -9 "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; fi
-  rm -rf "$T"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/serve_lib.sh" serve_models
 fail() { echo "FAIL: $*"; [ -f "$T/srv.log" ] && tail -5 "$T/srv.log"; exit 1; }
 
 "$BIN" synth --users 200 --items 300 --days 15 --out "$T/s.csv" >/dev/null 2>&1 || fail "synth"
@@ -27,18 +20,13 @@ for model in sasrec bert4rec gru4rec caser pop; do
   "$BIN" serve "$T/$model.safetensors" --data "$T/s.sqd" --state "$T/state" --port 0 \
     --port-file "$T/port" --token-file "$T/token" 2>"$T/srv.log" &
   PID=$!
-  for _ in $(seq 1 300); do [ -s "$T/port" ] && break; sleep 0.1; done
-  [ -s "$T/port" ] || fail "$model: server did not start"
+  serve_wait_port || fail "$model: server did not start"
   case $model in
     pop) grep -q "scoring: model" "$T/srv.log" || fail "$model: expected its own score op" ;;
     *) grep -q "scoring: int8" "$T/srv.log" || fail "$model: expected the int8 scorer: $(head -1 "$T/srv.log")" ;;
   esac
   for u in $USERS; do
-    got=$(curl -s -m 10 "http://127.0.0.1:$(cat "$T/port")/v1/users/$u/recommendations?k=10" |
-          python3 -c "import json,sys; print(' '.join(x['item'] for x in json.load(sys.stdin)['items']))")
-    want=$("$BIN" recommend "$T/$model.safetensors" --data "$T/s.sqd" --user "$u" --k 10 --format csv |
-           tail -n 10 | cut -d, -f3 | tr '\n' ' ' | sed 's/ $//')
-    [ "$got" = "$want" ] || fail "$model, user $u: server [$got], recommend [$want]"
+    msg=$(serve_same_top10 "$T/$model.safetensors" "$u") || fail "$model, $msg"
   done
   kill -TERM "$PID"; wait "$PID" || fail "$model: SIGTERM exit code $?"; PID=""
 done

@@ -9,14 +9,7 @@
 set -euo pipefail
 BIN=${SQ_BIN:?}
 command -v curl >/dev/null || { echo "SKIP: curl not installed (scripts/install-deps.sh --test)"; exit 0; }
-mkdir -p "${SQ_TMPDIR:-/tmp}"
-T=$(mktemp -d "${SQ_TMPDIR:-/tmp}/serve_predict.XXXXXX")
-PID=""
-cleanup() {
-  if [ -n "$PID" ]; then kill -9 "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; fi
-  rm -rf "$T"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/serve_lib.sh" serve_predict
 fail() { echo "FAIL: $*"; [ -f "$T/srv.log" ] && tail -5 "$T/srv.log"; exit 1; }
 
 "$BIN" synth --users 400 --items 300 --days 30 --out "$T/s.csv" >/dev/null 2>&1 || fail "synth"
@@ -50,8 +43,7 @@ start() { # extra serve args...
   "$BIN" serve "$T/m.safetensors" --data "$T/s.sqd" --state "$T/state" --port 0 \
     --port-file "$T/port" --no-auth "$@" 2>>"$T/srv.log" &
   PID=$!
-  for _ in $(seq 1 300); do [ -s "$T/port" ] && break; sleep 0.1; done
-  [ -s "$T/port" ] || fail "server did not start"
+  serve_wait_port || fail "server did not start"
   U="http://127.0.0.1:$(cat "$T/port")"
 }
 stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""; }
