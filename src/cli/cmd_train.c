@@ -226,6 +226,11 @@ int sq_cmd_train(int argc, char **argv) {
     }
     if (optind + 1 != argc) return sq_cli_usage("train", "expected one DATA.sqd argument");
     if (!out) return sq_cli_usage("train", "--out FILE is required");
+    /* model-specific knobs: refused where the model would ignore them */
+    if (cfg.init_std > 0.0f && strcmp(cfg.model, "sasrec") != 0)
+        return sq_cli_usage("train", "--init-std applies to sasrec only (model '%s')", cfg.model);
+    if (cfg.mask_prob > 0.0f && strcmp(cfg.model, "bert4rec") != 0)
+        return sq_cli_usage("train", "--mask-prob applies to bert4rec only (model '%s')", cfg.model);
     if (cfg.dim % cfg.heads)
         return sq_cli_usage("train", "--dim (%d) must be a multiple of --heads (%d)", cfg.dim, cfg.heads);
     sq_nn_init(threads);
