@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/fileio.h"
+#include "core/progress.h"
 #include "data/timeparse.h"
 #include "shopseq/behavior.h"
 #include "shopseq/predict_report.h"
@@ -207,12 +208,6 @@ void sq_pred_eval_opts_init(sq_pred_eval_opts *o) {
     sq_pred_scorer_opts_default(&o->scorer_opts);
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* One task's document, or an error (left in err) for a task this data cannot carry. */
 static sq_status eval_task(const sq_dataset *ds, const sq_pred_eval_opts *o, int task,
                            json_t **out, sq_error *err) {
@@ -247,14 +242,14 @@ static sq_status eval_task(const sq_dataset *ds, const sq_pred_eval_opts *o, int
         so.verbose = 0;
         if ((st = sq_pred_scorer_create(&sc, o->scorers[s], &so, err)) != SQ_OK) break;
         sq_pred_result r;
-        double t0 = now_s();
+        double t0 = sq_now_s();
         st = sq_pred_run(sc, &pd, probs, &r, err);
         if (st == SQ_OK && sq_pred_eval_json_add(j, sc->ops->name, &r, &pd,
                                                  sq_pred_is_binary(&pd.target) ? probs : NULL))
             st = sq_error_set(err, SQ_ERR_NOMEM, "predictions");
         if (st == SQ_OK && o->log)
             fprintf(o->log, "predict: %s, %s: %.1fs\n", sq_pred_task_name(task), sc->label,
-                    now_s() - t0);
+                    sq_now_s() - t0);
         sq_pred_scorer_free(sc);
     }
     if (st == SQ_OK) *out = json_incref(j->doc);
@@ -275,7 +270,7 @@ sq_status sq_pred_evaluate_save(const sq_dataset *ds, const char *dataset_name,
         if (!sq_pred_scorer_known(o->scorers[s]))
             return sq_error_set(err, SQ_ERR_NOT_FOUND, "scorer '%s' is not available in this "
                                 "build", o->scorers[s]);
-    double t0 = now_s();
+    double t0 = sq_now_s();
     json_t *root = json_object(), *tasks = json_array();
     json_object_set_new(root, "dataset", json_string(dataset_name));
     json_object_set_new(root, "users", json_integer(ds->n_users));
@@ -304,7 +299,7 @@ sq_status sq_pred_evaluate_save(const sq_dataset *ds, const char *dataset_name,
         }
         json_array_append_new(tasks, doc);
     }
-    json_object_set_new(root, "seconds", json_real(now_s() - t0));
+    json_object_set_new(root, "seconds", json_real(sq_now_s() - t0));
     json_object_set_new(root, "tasks", tasks);
     if (st == SQ_OK) {
         char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

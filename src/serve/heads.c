@@ -136,12 +136,6 @@ static const struct {
 } head_names[] = {{"purchase", SQ_PRED_PURCHASE}, {"churn", SQ_PRED_CHURN},
                   {"next_behavior", SQ_PRED_NEXT_BEHAVIOR}};
 
-int sq__head_task(const char *name) {
-    for (size_t i = 0; i < sizeof head_names / sizeof *head_names; i++)
-        if (!strcmp(name, head_names[i].name)) return head_names[i].task;
-    return -1;
-}
-
 const char *sq__head_name(int task) {
     for (size_t i = 0; i < sizeof head_names / sizeof *head_names; i++)
         if (head_names[i].task == task) return head_names[i].name;

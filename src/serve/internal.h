@@ -119,8 +119,7 @@ void sq__handle(sq__server *s, const sq__request *rq, sq__response *resp);
 void sq__error_response(sq__response *resp, int status, const char *code, const char *message);
 
 /* ---- task heads (heads.c) ---- */
-/* The sq_pred_task of an API task name ("purchase", "churn", "next_behavior"), or -1. */
-int sq__head_task(const char *name);
+/* The API name of a task head ("purchase", "churn", "next_behavior"). */
 const char *sq__head_name(int task);
 /* Adds the wanted heads (want[sq_pred_task]) that e has to predictions, scored for the user's
  * training + stored history at at_ms (has_at) or at the default now (docs/openapi.yaml). */
