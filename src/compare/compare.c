@@ -76,9 +76,12 @@ static void run_one(const char *name, const sq_dataset *ds, const sq_compare_opt
                         .eval_every = counting ? 0 : eval_every, .patience = st->patience,
                         .eval_users = st->eval_users, .keep_history = st->keep_history,
                         .log = st->log_training ? st->log : NULL, .progress = 0,
-                        .max_seconds = st->max_seconds, .all_events = st->test != NULL,
-                        .sample_alpha = (float)st->sample_alpha, .logq = (float)st->logq};
+                        .max_seconds = st->max_seconds, .all_events = st->test != NULL};
     if (!strcmp(name, "gru4rec")) to.batching = (sq_batching)st->batching;
+    if (!strcmp(name, "gru4rec") || !strcmp(name, "lstm")) { /* the RNN losses read them */
+        to.sample_alpha = (float)st->sample_alpha;
+        to.logq = (float)st->logq;
+    }
     if (st->test) to.eval_every = 0;
     sq_train_result tr;
     double t0 = now_s();

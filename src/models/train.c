@@ -378,6 +378,12 @@ static sq_status train_setup(const sq_model *m, const sq_dataset *ds, const sq_t
                             (double)o->sample_alpha);
     if (o->logq < 0.0f)
         return sq_error_set(err, SQ_ERR_USAGE, "logq must be >= 0, got %g", (double)o->logq);
+    /* only the RNN harness's candidate losses use the drawn samples and the correction */
+    if ((o->sample_alpha > 0.0f || o->logq > 0.0f) && strcmp(m->ops->name, "gru4rec") &&
+        strcmp(m->ops->name, "lstm"))
+        return sq_error_set(err, SQ_ERR_USAGE,
+                            "--sample-alpha and --logq apply to gru4rec and lstm only (model %s)",
+                            m->ops->name);
     const int draw = o->sample_alpha > 0.0f && cand && cfg->negatives > 0,
               logq = o->logq > 0.0f && cfg->loss == SQ_LOSS_SHARED;
     if (!draw && !logq) return SQ_OK;

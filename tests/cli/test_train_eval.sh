@@ -26,6 +26,8 @@ set +e
 "$BIN" train "$T/d.sqd" --dim 10 --heads 3 --out x 2>/dev/null; [ $? -eq 2 ] || fail "dim/heads must exit 2"
 "$BIN" train "$T/d.sqd" --model gru4rec --init-std 0.02 --out x 2>/dev/null; [ $? -eq 2 ] || fail "--init-std on gru4rec must exit 2"
 "$BIN" train "$T/d.sqd" --model sasrec --mask-prob 0.2 --out x 2>/dev/null; [ $? -eq 2 ] || fail "--mask-prob on sasrec must exit 2"
+"$BIN" train "$T/d.sqd" --model bert4rec --loss shared --sample-alpha 0.5 --epochs 1 --out "$T/x.st" 2>"$T/sa.err"
+[ $? -eq 1 ] && grep -q "gru4rec and lstm only" "$T/sa.err" || fail "--sample-alpha on bert4rec must be refused: $(cat "$T/sa.err")"
 "$BIN" train "$T/nothing.sqd" --out "$T/m" 2>/dev/null; [ $? -eq 1 ] || fail "missing data must exit 1"
 set -e
 "$BIN" train "$T/d.sqd" --model sasrec --dim 16 --heads 2 --maxlen 8 --batch 16 --epochs 20 \
