@@ -8,12 +8,14 @@
  * not know), without a price it is unknown (NaN); sessions are cut by the dataset's
  * inactivity gap. Training events keep every column and
  * their session ids, so a user without posted events gets exactly the offline features.
- * One allocation per request, sized from the user's history. */
+ * One allocation per request, sized from the user's history (two more, hash tables, when
+ * posted events name items or categories the dataset lacks). */
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/intern.h"
 #include "data/timeparse.h"
 #include "internal.h"
 #include "shopseq/behavior.h"
@@ -59,30 +61,46 @@ static sq_status build_view(const sq_dataset *ds, uint32_t u, const sq_history *
     uint8_t *beh = (uint8_t *)(price + n);
 
     /* dense ids of the stored items and categories; unknown ones get ids past the
-     * dataset's, equal ids for equal strings (distinct counts) */
-    uint32_t next_unknown = ds->n_items, next_cat = ds->n_categories;
+     * dataset's, equal ids for equal strings (distinct counts); the interning tables are
+     * made only when an unknown string appears */
+    sq_intern unk_items = {0}, unk_cats = {0};
+    int have_items = 0, have_cats = 0;
+    sq_status st_out = SQ_OK;
     for (size_t j = 0; j < ns; j++) {
         const sq_hist_event *e = &h->ev[j];
         uint32_t it = sq_dict_find(&ds->items, e->item, e->item_len);
-        for (size_t q = 0; it == SQ_NONE && q < j; q++)
-            if (sitem[q] >= ds->n_items && h->ev[q].item_len == e->item_len &&
-                !memcmp(h->ev[q].item, e->item, e->item_len))
-                it = sitem[q];
-        sitem[j] = it != SQ_NONE ? it : next_unknown++;
+        if (it == SQ_NONE) {
+            uint32_t id = UINT32_MAX;
+            if (have_items || (have_items = sq_intern_init(&unk_items) == 0))
+                id = sq_intern_get(&unk_items, e->item, e->item_len);
+            if (id == UINT32_MAX) { st_out = SQ_ERR_NOMEM; break; }
+            it = ds->n_items + id;
+        }
+        sitem[j] = it;
         if (!e->category || !(ds->flags & SQ_DATASET_HAS_CATEGORY)) {
             /* a dataset without categories: training saw none, so posted ones are ignored */
             scat[j] = sitem[j] < ds->n_items ? ds->item_category[sitem[j]] : SQ_NONE;
         } else {
             uint32_t c = ds->n_categories ? sq_dict_find(&ds->categories, e->category,
                                                          e->category_len) : SQ_NONE;
-            for (size_t q = 0; c == SQ_NONE && q < j; q++)
-                if (h->ev[q].category && scat[q] >= ds->n_categories &&
-                    h->ev[q].category_len == e->category_len &&
-                    !memcmp(h->ev[q].category, e->category, e->category_len))
-                    c = scat[q];
-            scat[j] = c != SQ_NONE ? c : next_cat++;
+            if (c == SQ_NONE) {
+                uint32_t id = UINT32_MAX;
+                if (have_cats || (have_cats = sq_intern_init(&unk_cats) == 0))
+                    id = sq_intern_get(&unk_cats, e->category, e->category_len);
+                if (id == UINT32_MAX) { st_out = SQ_ERR_NOMEM; break; }
+                c = ds->n_categories + id;
+            }
+            scat[j] = c;
         }
         st[j] = (stamp){e->time_ms, (uint32_t)j};
+    }
+    const uint32_t n_items = ds->n_items + (have_items ? unk_items.n : 0);
+    if (have_items) sq_intern_free(&unk_items);
+    if (have_cats) sq_intern_free(&unk_cats);
+    if (st_out != SQ_OK) {
+        free(uv->block);
+        uv->block = NULL;
+        return sq_error_set(err, st_out, "out of memory");
     }
     qsort(st, ns, sizeof *st, cmp_stamp);
     /* merge by time; training events first on ties */
@@ -120,7 +138,7 @@ static sq_status build_view(const sq_dataset *ds, uint32_t u, const sq_history *
     }
     uv->v.n_events = n;
     uv->v.n_users = 1;
-    uv->v.n_items = next_unknown;
+    uv->v.n_items = n_items;
     uv->v.time_ms = time;
     uv->v.item = item;
     uv->v.category = cat;
