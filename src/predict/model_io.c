@@ -327,13 +327,20 @@ sq_status sq_pred_model_load(sq_pred_model *m, const char *path, sq_error *err) 
     m->cfg.task = (sq_pred_task)task;
     char *end;
     m->threshold = strtod(v[7], &end);
-    if (parse_i64(v[3], &m->cfg.horizon_ms) || m->cfg.horizon_ms <= 0 ||
-        parse_i64(v[4], &m->cfg.active_ms) || parse_i64(v[5], &m->cfg.lookback_ms) || *end ||
-        !(m->threshold >= 0 && m->threshold <= 1) || parse_i64(v[10], &m->cut_ms) ||
-        parse_i64(v[11], &m->data_end_ms) || parse_i64(v[12], &m->train_cut_ms) ||
-        parse_hex(v[13], &m->data_fp) || parse_hex(v[14], &m->item_fp) ||
-        strlen(v[6]) >= sizeof m->category_id) {
-        st = sq_error_set(err, SQ_ERR_FORMAT, "%s: bad metadata values", path);
+    int bad = parse_i64(v[3], &m->cfg.horizon_ms) || m->cfg.horizon_ms <= 0 ? 3
+              : parse_i64(v[4], &m->cfg.active_ms)                          ? 4
+              : parse_i64(v[5], &m->cfg.lookback_ms)                        ? 5
+              : strlen(v[6]) >= sizeof m->category_id                       ? 6
+              : *end || !(m->threshold >= 0 && m->threshold <= 1)           ? 7
+              : parse_i64(v[10], &m->cut_ms)                                ? 10
+              : parse_i64(v[11], &m->data_end_ms)                           ? 11
+              : parse_i64(v[12], &m->train_cut_ms)                          ? 12
+              : parse_hex(v[13], &m->data_fp)                               ? 13
+              : parse_hex(v[14], &m->item_fp)                               ? 14
+                                                                            : -1;
+    if (bad >= 0) {
+        st = sq_error_set(err, SQ_ERR_FORMAT, "%s: metadata '%s' has a bad value '%.40s'", path,
+                          meta_keys[bad], v[bad]);
         goto fail;
     }
     snprintf(m->category_id, sizeof m->category_id, "%s", v[6]);
@@ -356,7 +363,11 @@ sq_status sq_pred_model_load(sq_pred_model *m, const char *path, sq_error *err) 
             const char *c = strchr(p, ',');
             size_t n = c ? (size_t)(c - p) : strlen(p);
             int b = sq_behavior_from_name(p, n);
-            if (b < 0) break;
+            if (b < 0) {
+                st = sq_error_set(err, SQ_ERR_FORMAT, "%s: metadata '%s': unknown behaviour "
+                                  "'%.*s'", path, meta_keys[9], (int)(n < 40 ? n : 40), p);
+                goto fail;
+            }
             m->class_behavior[m->n_classes++] = (uint8_t)b;
             p += n + (c != NULL);
         }
