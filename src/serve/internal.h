@@ -130,4 +130,9 @@ sq_status sq__predict_heads(sq__server *s, sq_engine *e, const char *user, size_
 /* Constant-time comparison of the Authorization header against "Bearer <token>". */
 int sq__auth_ok(const char *header, const char *token);
 
+/* ---- request fields (parse.c) ---- */
+/* A JSON time: Unix seconds or milliseconds (>= 1e11), or an ISO-8601 string, to ms.
+ * 0 ok; 1 a number out of range; 2 a string that is no time; 3 neither number nor string. */
+int sq__parse_time(const json_t *t, int64_t *ms);
+
 #endif

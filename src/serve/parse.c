@@ -8,6 +8,7 @@
 
 #include "data/timeparse.h"
 #include "shopseq/behavior.h"
+#include "internal.h"
 #include "shopseq/serve.h"
 
 void sq_serve_limits_default(sq_serve_limits *l) {
@@ -18,6 +19,18 @@ void sq_serve_limits_default(sq_serve_limits *l) {
     l->max_fields = 16;
     l->max_k = 1000;
     l->max_explain = 50;
+}
+
+int sq__parse_time(const json_t *t, int64_t *ms) {
+    if (json_is_number(t)) {
+        double x = json_number_value(t);
+        if (!isfinite(x) || x < 0 || x > 1e15) return 1;
+        *ms = x >= 1e11 ? (int64_t)x : (int64_t)llround(x * 1000.0);
+        return 0;
+    }
+    if (json_is_string(t))
+        return sq_time_parse(json_string_value(t), json_string_length(t), SQ_TIME_AUTO, ms) ? 2 : 0;
+    return 3;
 }
 
 static sq_status fail(sq_error *err, const char **code, const char *c, sq_status st,
@@ -100,18 +113,11 @@ static sq_status parse_one(json_t *o, const char *where, const sq_serve_limits *
     snprintf(w, sizeof w, "%s.time", where);
     if (!t || json_is_null(t)) {
         e->time_ms = now_ms;
-    } else if (json_is_number(t)) {
-        double x = json_number_value(t);
-        if (!isfinite(x) || x < 0 || x > 1e15)
-            return fail(err, code, "invalid_field", SQ_ERR_FORMAT, "%s: out of range%s", w, "");
-        e->time_ms = x >= 1e11 ? (int64_t)x : (int64_t)llround(x * 1000.0);
-    } else if (json_is_string(t)) {
-        if (sq_time_parse(json_string_value(t), json_string_length(t), SQ_TIME_AUTO, &e->time_ms))
-            return fail(err, code, "invalid_field", SQ_ERR_FORMAT,
-                        "%s: not a Unix time or ISO-8601 date%s", w, "");
     } else {
-        return fail(err, code, "invalid_field", SQ_ERR_FORMAT,
-                    "%s: must be a number or a string%s", w, "");
+        static const char *const why[] = {"", "out of range", "not a Unix time or ISO-8601 date",
+                                          "must be a number or a string"};
+        int r = sq__parse_time(t, &e->time_ms);
+        if (r) return fail(err, code, "invalid_field", SQ_ERR_FORMAT, "%s: %s", w, why[r]);
     }
     json_t *c = json_object_get(o, "category"), *p = json_object_get(o, "price"),
            *se = json_object_get(o, "session");

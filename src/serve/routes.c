@@ -317,19 +317,6 @@ static void h_explain(sq__server *s, const sq__request *rq, sq__response *resp) 
     sq_engine_unref(e);
 }
 
-/* "time" of a predict request: Unix s or ms, or ISO-8601, as an event's time. */
-static int parse_at(json_t *t, int64_t *ms) {
-    if (json_is_number(t)) {
-        double x = json_number_value(t);
-        if (!isfinite(x) || x < 0 || x > 1e15) return -1;
-        *ms = x >= 1e11 ? (int64_t)x : (int64_t)llround(x * 1000.0);
-        return 0;
-    }
-    if (json_is_string(t))
-        return sq_time_parse(json_string_value(t), json_string_length(t), SQ_TIME_AUTO, ms) ? -1 : 0;
-    return -1;
-}
-
 static void h_predict(sq__server *s, const sq__request *rq, sq__response *resp) {
     json_error_t je;
     json_t *doc = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &je);
@@ -367,7 +354,7 @@ static void h_predict(sq__server *s, const sq__request *rq, sq__response *resp) 
                     json_integer_value(jk) > s->cfg.limits.max_k))
         bad = kmsg;
     else if (jx && !json_is_boolean(jx)) bad = "exclude_seen: must be a boolean";
-    else if (jtime && parse_at(jtime, &at_ms))
+    else if (jtime && sq__parse_time(jtime, &at_ms))
         bad = "time: must be a Unix time (s or ms) or an ISO-8601 date";
     else if (jt && (!json_is_array(jt) || json_array_size(jt) == 0 || json_array_size(jt) > 16))
         bad = "tasks: must be a non-empty array of task names";
