@@ -129,7 +129,7 @@ static sq_status parse_one(json_t *o, const char *where, const sq_serve_limits *
                     where, "");
     if (p && !json_is_null(p) && (!json_is_number(p) || !(json_number_value(p) >= 0) ||
                                   json_number_value(p) > 3e38))
-        return fail(err, code, "invalid_field", SQ_ERR_FORMAT, "%s.price: must be a number >= 0%s",
+        return fail(err, code, "invalid_field", SQ_ERR_FORMAT, "%s.price: must be a number in [0, 3e38]%s",
                     where, "");
     if (p && !json_is_null(p)) {
         e->has_price = 1;
