@@ -108,6 +108,11 @@ typedef struct sq_model_ops {
     /* Accumulates into params.grad the gradient of a loss whose gradient with respect to
      * the rep of the last encode is drep (n_seq, dim); b is that encode's batch. */
     void (*encode_backward)(sq_model *m, const sq_batch *b, const float *drep);
+    /* The output item table: the parameter (n_items or more rows of dim; rows past
+     * n_items are not items) whose row v, dotted with encode's rep, is the score of item v.
+     * The service's fast scorer and the item task's candidate score read it. NULL when
+     * score is no such product (the counting baselines). */
+    const char *output_table;
     void (*destroy)(sq_model *m);
     /* Counting models (the baselines) leave forward/backward as no-ops and set these:
      * training then calls fit_batch for each training batch of the first epoch (instead
@@ -184,6 +189,9 @@ static inline int sq_model_can_encode(const sq_model *m) {
 static inline void sq_model_encode(sq_model *m, const sq_batch *b, int train, float *rep) {
     m->ops->encode(m, b, train, rep);
 }
+/* Index in m->params of ops->output_table, checked to be (>= n_items, dim); -1 when the
+ * model has none (or no encoder). */
+int sq_model_output_table(const sq_model *m);
 static inline void sq_model_encode_backward(sq_model *m, const sq_batch *b, const float *drep) {
     m->ops->encode_backward(m, b, drep);
 }

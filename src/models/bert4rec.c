@@ -481,4 +481,5 @@ static void score(sq_model *mm, const sq_batch *b, float *scores) {
 
 const sq_model_ops sq_bert4rec_ops = {.name = "bert4rec", .create = create, .forward = forward,
                                       .backward = backward, .score = score, .destroy = destroy,
-                                      .encode = encode_op, .encode_backward = encode_backward};
+                                      .encode = encode_op, .encode_backward = encode_backward,
+                                      .output_table = "item_emb.weight"};

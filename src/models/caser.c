@@ -337,4 +337,5 @@ static void score(sq_model *mm, const sq_batch *b, float *scores) {
 
 const sq_model_ops sq_caser_ops = {.name = "caser", .create = create, .forward = forward,
                                    .backward = backward, .score = score, .destroy = destroy,
-                                   .encode = encode_op, .encode_backward = encode_backward};
+                                   .encode = encode_op, .encode_backward = encode_backward,
+                                   .output_table = "out_emb.weight"};

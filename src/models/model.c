@@ -81,6 +81,14 @@ void sq_model_free(sq_model *m) {
     m->ops->destroy(m);
 }
 
+int sq_model_output_table(const sq_model *m) {
+    if (!m->ops->output_table || !sq_model_can_encode(m)) return -1;
+    const int i = sq_nn_params_find(&m->params, m->ops->output_table);
+    if (i < 0) return -1;
+    const sq_nn_tensor *t = &m->params.t[i];
+    return t->ndim == 2 && t->shape[0] >= m->cfg.n_items && t->shape[1] == m->cfg.dim ? i : -1;
+}
+
 const char *sq_model_names(void) {
     static char buf[256];
     if (!buf[0])

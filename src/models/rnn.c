@@ -309,7 +309,9 @@ static void score(sq_model *mm, const sq_batch *b, float *scores) {
 
 const sq_model_ops sq_gru4rec_ops = {.name = "gru4rec", .create = create_gru, .forward = forward,
                                      .backward = backward, .score = score, .destroy = destroy,
-                                     .encode = encode_op, .encode_backward = encode_backward};
+                                     .encode = encode_op, .encode_backward = encode_backward,
+                                     .output_table = "item_emb.weight"};
 const sq_model_ops sq_lstm_ops = {.name = "lstm", .create = create_lstm, .forward = forward,
                                   .backward = backward, .score = score, .destroy = destroy,
-                                     .encode = encode_op, .encode_backward = encode_backward};
+                                     .encode = encode_op, .encode_backward = encode_backward,
+                                     .output_table = "item_emb.weight"};

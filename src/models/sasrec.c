@@ -355,4 +355,5 @@ const sq_model_ops sq_sasrec_ops = {
     .destroy = destroy,
     .encode = encode_op,
     .encode_backward = encode_backward,
+    .output_table = "item_emb.weight",
 };

@@ -174,11 +174,7 @@ static sq_status buffers(neural *n, int n_features, sq_pred_task task, int K, sq
     n->maxlen = c->maxlen;
     n->C = c->dim;
     n->F = n->o.with_features ? n_features : 0;
-    n->etab = -1;
-    if (task == SQ_PRED_ITEM) {
-        n->etab = sq_nn_params_find(&n->m->params, "out_emb.weight"); /* caser */
-        if (n->etab < 0) n->etab = sq_nn_params_find(&n->m->params, "item_emb.weight");
-    }
+    n->etab = task == SQ_PRED_ITEM ? sq_model_output_table(n->m) : -1;
     n->FD = n->F + (n->etab >= 0);
     n->K = K;
     const size_t rows = (size_t)n->B * n->maxlen;

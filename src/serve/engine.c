@@ -9,8 +9,8 @@
  * each job's post-processing (masking, top-k) on the scores; others wait on a condition
  * variable. The model's activation arena is therefore used by one thread at a time.
  *
- * Models whose score is rep . W[item] (rep from the model's encode op, W one of its
- * parameters; see score_weights) are scored by score.c: the model only encodes the batch,
+ * Models whose score is rep . W[item] (rep from the model's encode op, W the parameter its
+ * ops name as output_table, sq_model_output_table) are scored by score.c: the model only encodes the batch,
  * one int8 pass over the catalogue gives approximate scores and each job's top-k is made
  * exact by rescoring the few candidates in fp32. At load a probe sequence is scored both
  * ways, and a model whose scores disagree keeps its own score op (as the baselines do). */
@@ -101,13 +101,6 @@ static void engine_free(sq_engine *e) {
     free(e);
 }
 
-/* ---- the fast path: which parameter the score op multiplies rep with ---- */
-static const struct {
-    const char *model, *param;
-} score_weights[] = {{"sasrec", "item_emb.weight"}, {"bert4rec", "item_emb.weight"},
-                     {"gru4rec", "item_emb.weight"}, {"lstm", "item_emb.weight"},
-                     {"caser", "out_emb.weight"}};
-
 /* 1 if encode + rep . W equals the model's own score op on a probe sequence */
 static int fast_path_agrees(sq_engine *e) {
     const int L = e->maxlen < 3 ? e->maxlen : 3;
@@ -155,17 +148,10 @@ sq_status sq_engine_load(sq_engine **out, const char *model_path, const char *da
         if (e->B < 2) st = sq_error_set(err, SQ_ERR_USAGE, "%s: batch %d is too small to serve",
                                         model_path, e->m->cfg.batch);
     }
-    const char *wname = NULL;
-    for (size_t i = 0; st == SQ_OK && i < sizeof score_weights / sizeof *score_weights; i++)
-        if (!strcmp(e->m->cfg.model, score_weights[i].model)) wname = score_weights[i].param;
-    if (wname && sq_model_can_encode(e->m)) {
-        int ie = sq_nn_params_find(&e->m->params, wname);
-        const sq_nn_tensor *t = ie >= 0 ? &e->m->params.t[ie] : NULL;
-        /* rows past V (bert4rec's [mask]) are not items */
-        if (t && t->ndim == 2 && t->shape[0] >= e->V && t->shape[1] == e->m->cfg.dim) {
-            st = sq__scorer_init(&e->sc, sq_nn_param(&e->m->params, ie), e->V, e->m->cfg.dim, err);
-            e->fast = st == SQ_OK;
-        }
+    const int ie = st == SQ_OK ? sq_model_output_table(e->m) : -1;
+    if (ie >= 0) { /* rows past V (bert4rec's [mask]) are not items: the scorer reads V */
+        st = sq__scorer_init(&e->sc, sq_nn_param(&e->m->params, ie), e->V, e->m->cfg.dim, err);
+        e->fast = st == SQ_OK;
     }
     if (st == SQ_OK) {
         e->ld = e->fast ? (size_t)e->sc.nblk * 16 : (size_t)e->V;

@@ -1,7 +1,9 @@
 /* The encoder op of every neural model (model.h encode / encode_backward), which the task
  * heads of `shopseq predict` sit on:
- * - score == encode . E^T, with E the table the model scores against (item_emb; caser's
- *   out_emb; bert4rec's first n_items rows), so rep is exactly the scoring representation;
+ * - score == encode . E^T, with E the table the model declares as its output table
+ *   (sq_model_output_table: item_emb; caser's out_emb; bert4rec's first n_items rows), so
+ *   rep is exactly the scoring representation and the service's fast scorer and the item
+ *   task read the right table; the baselines declare none;
  * - encode_backward is the gradient of J = sum(rep * R) for every parameter tensor, by finite
  *   differences (training mode, dropout 0);
  * - encode leaves no state that changes the next score (sequences are independent). */
@@ -80,8 +82,9 @@ static void check_model(const char *name, const char *table, float scale) {
     float scores[NSEQ * V], rep[NSEQ * C];
     sq_model_score(m, &c.b, scores);
     sq_model_encode(m, &c.b, 0, rep);
-    int ti = sq_nn_params_find(&m->params, table);
+    int ti = sq_model_output_table(m);
     assert_true(ti >= 0);
+    assert_int_equal(ti, sq_nn_params_find(&m->params, table));
     const float *E = sq_nn_param(&m->params, ti);
     double maxd = 0.0;
     for (int s = 0; s < NSEQ; s++)
@@ -128,6 +131,7 @@ static void test_baselines_have_none(void **s) {
         sq_model *m;
         assert_int_equal(sq_model_create(&m, &c, &err), SQ_OK);
         assert_false(sq_model_can_encode(m));
+        assert_int_equal(sq_model_output_table(m), -1);
         sq_model_free(m);
     }
 }
