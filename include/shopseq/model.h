@@ -217,5 +217,10 @@ sq_status sq_model_save(const sq_model *m, const char *path, const char *const *
 /* Creates the model described by the file and loads its weights (and optimizer state when
  * present). Truncated, tampered or mismatching files are refused. */
 sq_status sq_model_load(sq_model **m, const char *path, sq_error *err);
+/* The same from a checkpoint already read (safetensors.h sq_st_read), for a caller that
+ * also reads its metadata; path only names it in messages. f stays the caller's. */
+struct sq_st_file;
+sq_status sq_model_load_file(sq_model **m, const struct sq_st_file *f, const char *path,
+                             sq_error *err);
 
 #endif

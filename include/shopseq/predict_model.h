@@ -58,6 +58,8 @@ typedef struct sq_pred_model {
     int owns_neural;        /* loaded (freed with m) rather than borrowed from a run */
     void *lock_;            /* serialises the neural scorer's buffers */
     char encoder_path[1024]; /* neural: the encoder checkpoint */
+    char encoder_item_fp[64]; /* neural: its item_dict_xxh64, read with it at load */
+    int has_encoder_item_fp;
     uint32_t n_items;        /* neural: items the encoder knows (dense ids below) */
 } sq_pred_model;
 

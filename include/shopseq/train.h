@@ -101,5 +101,9 @@ uint64_t sq_dataset_item_fingerprint(const sq_dataset *ds);
 uint64_t sq_dataset_data_fingerprint(const sq_dataset *ds);
 /* Checks a checkpoint's item fingerprint against ds; SQ_ERR_USAGE with a message if not. */
 sq_status sq_check_fingerprint(const char *ckpt_path, const sq_dataset *ds, sq_error *err);
+/* The same for a fingerprint already read from the checkpoint's metadata (NULL: the
+ * checkpoint has none, accepted as above); ckpt_path names it in the message. */
+sq_status sq_check_item_fingerprint(const char *ckpt_path, const char *fp, const sq_dataset *ds,
+                                    sq_error *err);
 
 #endif

@@ -112,14 +112,12 @@ static int meta_num(const sq_st_file *f, const char *key, double *out) {
     return *end ? -1 : 0;
 }
 
-sq_status sq_model_load(sq_model **out, const char *path, sq_error *err) {
+sq_status sq_model_load_file(sq_model **out, const sq_st_file *f, const char *path,
+                             sq_error *err) {
     *out = NULL;
-    sq_st_file f;
-    sq_status st = sq_st_read(&f, path, err);
-    if (st != SQ_OK) return st;
-    const char *fmt = sq_st_meta(&f, "sq_format"), *name = sq_st_meta(&f, "sq_model");
+    sq_status st;
+    const char *fmt = sq_st_meta(f, "sq_format"), *name = sq_st_meta(f, "sq_model");
     if (!fmt || strcmp(fmt, CKPT_FORMAT) != 0 || !name) {
-        sq_st_free(&f);
         return sq_error_set(err, SQ_ERR_FORMAT,
                             "%s: not a shopseq checkpoint (metadata sq_format/sq_model missing)",
                             path);
@@ -131,11 +129,9 @@ sq_status sq_model_load(sq_model **out, const char *path, sq_error *err) {
     static const char *keys[] = {"n_items", "dim",   "blocks", "heads",  "maxlen", "dropout",
                                  "use_behavior", "negatives", "batch", "ln_eps", "seed"};
     for (int i = 0; i < 11; i++)
-        if (meta_num(&f, keys[i], &x[i]) != 0) {
-            sq_st_free(&f);
+        if (meta_num(f, keys[i], &x[i]) != 0)
             return sq_error_set(err, SQ_ERR_FORMAT, "%s: checkpoint metadata '%s' missing or bad",
                                 path, keys[i]);
-        }
     c.n_items = (int)x[0];
     c.dim = (int)x[1];
     c.blocks = (int)x[2];
@@ -146,44 +142,40 @@ sq_status sq_model_load(sq_model **out, const char *path, sq_error *err) {
     c.negatives = (int)x[7];
     c.batch = (int)x[8];
     c.ln_eps = (float)x[9];
-    c.seed = strtoull(sq_st_meta(&f, "seed"), NULL, 10);
+    c.seed = strtoull(sq_st_meta(f, "seed"), NULL, 10);
     /* model-specific fields: absent in older checkpoints (then 0 = default) */
-    if (meta_num(&f, "mask_prob", &x[11]) == 0) c.mask_prob = (float)x[11];
-    if (meta_num(&f, "window", &x[11]) == 0) c.window = (int)x[11];
-    if (meta_num(&f, "filters_h", &x[11]) == 0) c.filters_h = (int)x[11];
-    if (meta_num(&f, "filters_v", &x[11]) == 0) c.filters_v = (int)x[11];
-    if (meta_num(&f, "init_std", &x[11]) == 0) c.init_std = (float)x[11];
+    if (meta_num(f, "mask_prob", &x[11]) == 0) c.mask_prob = (float)x[11];
+    if (meta_num(f, "window", &x[11]) == 0) c.window = (int)x[11];
+    if (meta_num(f, "filters_h", &x[11]) == 0) c.filters_h = (int)x[11];
+    if (meta_num(f, "filters_v", &x[11]) == 0) c.filters_v = (int)x[11];
+    if (meta_num(f, "init_std", &x[11]) == 0) c.init_std = (float)x[11];
     /* side features: absent in older checkpoints (then off) */
-    if (meta_num(&f, "use_category", &x[11]) == 0) c.use_category = (int)x[11];
-    if (meta_num(&f, "use_price", &x[11]) == 0) c.use_price = (int)x[11];
-    if (meta_num(&f, "use_gap", &x[11]) == 0) c.use_gap = (int)x[11];
-    if (meta_num(&f, "n_categories", &x[11]) == 0) c.n_categories = (int)x[11];
-    if (meta_num(&f, "bpreg", &x[11]) == 0) c.bpreg = (float)x[11];
-    if (meta_num(&f, "final_elu", &x[11]) == 0) c.final_elu = (float)x[11];
-    const char *ls = sq_st_meta(&f, "loss");
+    if (meta_num(f, "use_category", &x[11]) == 0) c.use_category = (int)x[11];
+    if (meta_num(f, "use_price", &x[11]) == 0) c.use_price = (int)x[11];
+    if (meta_num(f, "use_gap", &x[11]) == 0) c.use_gap = (int)x[11];
+    if (meta_num(f, "n_categories", &x[11]) == 0) c.n_categories = (int)x[11];
+    if (meta_num(f, "bpreg", &x[11]) == 0) c.bpreg = (float)x[11];
+    if (meta_num(f, "final_elu", &x[11]) == 0) c.final_elu = (float)x[11];
+    const char *ls = sq_st_meta(f, "loss");
     c.loss = ls && sq_loss_from_name(ls) >= 0 ? (sq_loss_kind)sq_loss_from_name(ls) : SQ_LOSS_BCE;
     sq_model *m;
     st = sq_model_create(&m, &c, err);
-    if (st != SQ_OK) {
-        sq_st_free(&f);
-        return st;
-    }
+    if (st != SQ_OK) return st;
     sq_nn_params *p = &m->params;
-    const char *step = sq_st_meta(&f, "optim_step");
+    const char *step = sq_st_meta(f, "optim_step");
     for (int i = 0; i < p->n; i++) {
         for (int part = 0; part < (step ? 3 : 1); part++) {
             char tn[96];
             snprintf(tn, sizeof tn, "%s%s", part == 0 ? "" : part == 1 ? "optim.m." : "optim.v.",
                      p->t[i].name);
-            const sq_st_tensor *t = sq_st_find(&f, tn);
+            const sq_st_tensor *t = sq_st_find(f, tn);
             int shape_ok = t && !strcmp(t->dtype, "F32") && t->ndim == p->t[i].ndim;
             for (int d = 0; shape_ok && d < t->ndim; d++) shape_ok = t->shape[d] == p->t[i].shape[d];
             if (!shape_ok) {
                 st = sq_error_set(err, SQ_ERR_FORMAT, "%s: tensor '%s' %s", path, tn,
                                   t ? "has the wrong dtype or shape for the config" : "missing");
                 sq_model_free(m);
-                sq_st_free(&f);
-                return st;
+            return st;
             }
             float *dst = (part == 0 ? p->data : part == 1 ? p->m : p->v) + p->t[i].offset;
             memcpy(dst, t->data, t->nbytes);
@@ -196,12 +188,11 @@ sq_status sq_model_load(sq_model **out, const char *path, sq_error *err) {
     const int want[2] = {c.use_category, c.use_price};
     for (int q = 0; q < 2; q++) {
         if (!want[q]) continue;
-        const sq_st_tensor *t = sq_st_find(&f, tn[q]);
+        const sq_st_tensor *t = sq_st_find(f, tn[q]);
         if (!t || strcmp(t->dtype, "I32") || t->ndim != 1 || t->shape[0] != c.n_items) {
             st = sq_error_set(err, SQ_ERR_FORMAT, "%s: tensor '%s' %s", path, tn[q],
                               t ? "is not I32 (n_items)" : "missing (its feature is on)");
             sq_model_free(m);
-            sq_st_free(&f);
             return st;
         }
         tv[q] = t->data;
@@ -211,10 +202,18 @@ sq_status sq_model_load(sq_model **out, const char *path, sq_error *err) {
         char why[sizeof err->msg];
         snprintf(why, sizeof why, "%s", err->msg);
         sq_model_free(m);
-        sq_st_free(&f);
         return sq_error_set(err, st, "%s: %s", path, why);
     }
-    sq_st_free(&f);
     *out = m;
     return SQ_OK;
+}
+
+sq_status sq_model_load(sq_model **out, const char *path, sq_error *err) {
+    *out = NULL;
+    sq_st_file f;
+    sq_status st = sq_st_read(&f, path, err);
+    if (st != SQ_OK) return st;
+    st = sq_model_load_file(out, &f, path, err);
+    sq_st_free(&f);
+    return st;
 }

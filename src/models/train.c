@@ -52,17 +52,22 @@ uint64_t sq_dataset_data_fingerprint(const sq_dataset *ds) {
     return h;
 }
 
+sq_status sq_check_item_fingerprint(const char *path, const char *fp, const sq_dataset *ds,
+                                    sq_error *err) {
+    char want[17];
+    snprintf(want, sizeof want, "%016" PRIx64, sq_dataset_item_fingerprint(ds));
+    if (fp && strcmp(fp, want) != 0)
+        return sq_error_set(err, SQ_ERR_USAGE,
+                            "%s was trained on a different item dictionary than this dataset "
+                            "(fingerprint %s, dataset %s)", path, fp, want);
+    return SQ_OK;
+}
+
 sq_status sq_check_fingerprint(const char *path, const sq_dataset *ds, sq_error *err) {
     sq_st_file f;
     sq_status st = sq_st_read(&f, path, err);
     if (st != SQ_OK) return st;
-    const char *fp = sq_st_meta(&f, "item_dict_xxh64");
-    char want[17];
-    snprintf(want, sizeof want, "%016" PRIx64, sq_dataset_item_fingerprint(ds));
-    if (fp && strcmp(fp, want) != 0)
-        st = sq_error_set(err, SQ_ERR_USAGE,
-                          "%s was trained on a different item dictionary than this dataset "
-                          "(fingerprint %s, dataset %s)", path, fp, want);
+    st = sq_check_item_fingerprint(path, sq_st_meta(&f, "item_dict_xxh64"), ds, err);
     sq_st_free(&f);
     return st;
 }

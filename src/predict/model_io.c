@@ -248,17 +248,24 @@ static sq_status load_neural(sq_pred_model *m, const sq_st_file *f, const char *
     if ((size_t)snprintf(m->encoder_path, sizeof m->encoder_path, "%.*s%s", dir, path, v[16]) >=
         sizeof m->encoder_path)
         return sq_error_set(err, SQ_ERR_USAGE, "%s: path too long", path);
+    /* the encoder is read once: its checksum and item fingerprint (kept for
+     * sq_pred_model_check_data) from the same read as its weights */
     sq_st_file ef;
     sq_status st = sq_st_read(&ef, m->encoder_path, err);
     if (st != SQ_OK) return st;
-    const char *x = sq_st_meta(&ef, "sq_data_xxh64");
-    int same = x && !strcmp(x, v[17]);
+    const char *x = sq_st_meta(&ef, "sq_data_xxh64"), *ifp = sq_st_meta(&ef, "item_dict_xxh64");
+    sq_model *enc = NULL;
+    if (!x || strcmp(x, v[17]))
+        st = sq_error_set(err, SQ_ERR_CHECKSUM, "%s: the encoder %s is not the one saved with "
+                          "it (checksum differs)", path, m->encoder_path);
+    else
+        st = sq_model_load_file(&enc, &ef, m->encoder_path, err);
+    m->has_encoder_item_fp = ifp != NULL;
+    snprintf(m->encoder_item_fp, sizeof m->encoder_item_fp, "%s", ifp ? ifp : "");
     sq_st_free(&ef);
-    if (!same)
-        return sq_error_set(err, SQ_ERR_CHECKSUM, "%s: the encoder %s is not the one saved with "
-                            "it (checksum differs)", path, m->encoder_path);
-    if ((st = sq__neural_restore(&m->neural, m->encoder_path, &h, m->cfg.task, m->n_features,
-                                 err)) != SQ_OK)
+    if (st != SQ_OK) return st;
+    if ((st = sq__neural_restore(&m->neural, enc, m->encoder_path, &h, m->cfg.task,
+                                 m->n_features, err)) != SQ_OK)
         return st;
     m->owns_neural = 1;
     if (!(m->lock_ = malloc(sizeof(pthread_mutex_t))))
@@ -407,7 +414,8 @@ sq_status sq_pred_model_check_data(sq_pred_model *m, const sq_dataset *ds, sq_er
                             "fingerprint %016" PRIx64 ", this dataset %016" PRIx64 ")", m->path,
                             m->data_fp, fp);
     if (m->neural && m->encoder_path[0]) {
-        sq_status st = sq_check_fingerprint(m->encoder_path, ds, err);
+        sq_status st = sq_check_item_fingerprint(
+            m->encoder_path, m->has_encoder_item_fp ? m->encoder_item_fp : NULL, ds, err);
         if (st != SQ_OK) return st;
     }
     m->n_items = ds->n_items;

@@ -79,28 +79,24 @@ static void destroy(sq_pred_scorer *s) {
     free(n);
 }
 
-static sq_status create(sq_pred_scorer **out, const sq_pred_scorer_opts *o, sq_error *err) {
+/* The scorer around encoder m (taken over: freed on failure too), a checkpoint's model
+ * loaded from o->checkpoint, or NULL to make one of o->encoder at fit. */
+static sq_status adopt(sq_pred_scorer **out, const sq_pred_scorer_opts *o, sq_model *m,
+                       sq_error *err) {
     *out = NULL;
-    if (!o->checkpoint && !o->encoder)
-        return sq_error_set(err, SQ_ERR_USAGE, "neural scorer: a checkpoint or an encoder name "
-                            "(training from scratch) is needed");
-    if (!o->checkpoint && !sq_model_known(o->encoder))
-        return sq_error_set(err, SQ_ERR_USAGE, "neural scorer: unknown encoder '%s' (known: %s)",
-                            o->encoder, sq_model_names());
     neural *n = calloc(1, sizeof *n);
-    if (!n) return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
+    if (!n) {
+        sq_model_free(m);
+        return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
+    }
     n->base.ops = &sq_pred_neural_ops;
     n->o = *o;
+    n->m = m;
     const char *what;
-    if (o->checkpoint) {
+    if (m) {
         snprintf(n->ckpt, sizeof n->ckpt, "%s", o->checkpoint);
         n->o.checkpoint = n->ckpt;
-        sq_status st = sq_model_load(&n->m, o->checkpoint, err);
-        if (st != SQ_OK) {
-            destroy(&n->base);
-            return st;
-        }
-        snprintf(n->encoder, sizeof n->encoder, "%s", n->m->cfg.model);
+        snprintf(n->encoder, sizeof n->encoder, "%s", m->cfg.model);
         what = "ckpt";
     } else {
         snprintf(n->encoder, sizeof n->encoder, "%s", o->encoder);
@@ -118,6 +114,22 @@ static sq_status create(sq_pred_scorer **out, const sq_pred_scorer_opts *o, sq_e
     sq_nn_init(o->threads); /* BLAS on one thread inside our OpenMP loops */
     *out = &n->base;
     return SQ_OK;
+}
+
+static sq_status create(sq_pred_scorer **out, const sq_pred_scorer_opts *o, sq_error *err) {
+    *out = NULL;
+    if (!o->checkpoint && !o->encoder)
+        return sq_error_set(err, SQ_ERR_USAGE, "neural scorer: a checkpoint or an encoder name "
+                            "(training from scratch) is needed");
+    if (!o->checkpoint && !sq_model_known(o->encoder))
+        return sq_error_set(err, SQ_ERR_USAGE, "neural scorer: unknown encoder '%s' (known: %s)",
+                            o->encoder, sq_model_names());
+    sq_model *m = NULL;
+    if (o->checkpoint) {
+        sq_status st = sq_model_load(&m, o->checkpoint, err);
+        if (st != SQ_OK) return st;
+    }
+    return adopt(out, o, m, err);
 }
 
 /* The model (new when training from scratch) and the buffers, once the data are known. */
@@ -546,8 +558,9 @@ sq_status sq__neural_export(const sq_pred_scorer *s, const char *enc_path,
     return SQ_OK;
 }
 
-sq_status sq__neural_restore(sq_pred_scorer **out, const char *enc_path, const sq__neural_head *h,
-                             sq_pred_task task, int n_features, sq_error *err) {
+sq_status sq__neural_restore(sq_pred_scorer **out, sq_model *enc, const char *enc_path,
+                             const sq__neural_head *h, sq_pred_task task, int n_features,
+                             sq_error *err) {
     *out = NULL;
     sq_pred_scorer_opts o;
     sq_pred_scorer_opts_default(&o);
@@ -557,7 +570,7 @@ sq_status sq__neural_restore(sq_pred_scorer **out, const char *enc_path, const s
     o.hidden = h->hidden;
     o.threads = 0; /* leave the caller's OpenMP setting alone */
     sq_pred_scorer *s;
-    sq_status st = create(&s, &o, err);
+    sq_status st = adopt(&s, &o, enc, err);
     if (st != SQ_OK) return st;
     neural *n = (neural *)s;
     st = buffers(n, n_features, task, h->out, err);

@@ -2,6 +2,7 @@
 #ifndef SQ_PREDICT_NEURAL_H
 #define SQ_PREDICT_NEURAL_H
 
+#include "shopseq/model.h"
 #include "shopseq/predict.h"
 
 extern const sq_pred_scorer_ops sq_pred_neural_ops;
@@ -24,9 +25,11 @@ int sq__neural_is(const sq_pred_scorer *s);
  * at its head (valid while s lives). Not for the item task. */
 sq_status sq__neural_export(const sq_pred_scorer *s, const char *enc_path,
                             const char *const *enc_meta, sq__neural_head *h, sq_error *err);
-/* A scorer that predicts as the exported one did: the encoder from enc_path, the head h. */
-sq_status sq__neural_restore(sq_pred_scorer **s, const char *enc_path, const sq__neural_head *h,
-                             sq_pred_task task, int n_features, sq_error *err);
+/* A scorer that predicts as the exported one did: the encoder enc (loaded from enc_path, which
+ * names it in messages; taken over, freed on failure too), the head h. */
+sq_status sq__neural_restore(sq_pred_scorer **s, sq_model *enc, const char *enc_path,
+                             const sq__neural_head *h, sq_pred_task task, int n_features,
+                             sq_error *err);
 size_t sq__neural_head_numel(const sq__neural_head *h, int i); /* floats of h->w[i] */
 
 #endif
