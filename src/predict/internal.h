@@ -58,6 +58,12 @@ enum {
 
 extern const char *const sq__pred_feature_names[SQ__PRED_N_ALL_FEATURES];
 
+/* A saved scorer's metadata keys that predict_meta_xxh64 covers, in order, and that checksum
+ * of their values (model_io.c; tests write files with it). */
+enum { SQ__PRED_N_META = 19 };
+extern const char *const *const sq__pred_meta_keys;
+uint64_t sq__pred_meta_hash(const char *const *values);
+
 /* Per-item counts over events with time < cut (item task). */
 typedef struct sq__pred_items {
     uint32_t *events, *buys, *recent; /* (n_items) */

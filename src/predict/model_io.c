@@ -23,8 +23,10 @@ static const char *const meta_keys[] = {
     "threshold", "features", "classes", "cut_ms", "data_end_ms", "train_cut_ms", "data_xxh64",
     "item_dict_xxh64", "label", "encoder", "encoder_xxh64", "head"};
 enum { N_META = sizeof meta_keys / sizeof *meta_keys };
+_Static_assert((int)N_META == (int)SQ__PRED_N_META, "internal.h's SQ__PRED_N_META");
+const char *const *const sq__pred_meta_keys = meta_keys;
 
-static uint64_t meta_hash(const char *const *values) {
+uint64_t sq__pred_meta_hash(const char *const *values) {
     XXH3_state_t *s = XXH3_createState();
     if (!s) return 0;
     XXH3_64bits_reset(s);
@@ -198,7 +200,7 @@ sq_status sq_pred_model_save(const sq_pred_model *m, const char *path, sq_error 
         if (st != SQ_OK) return st;
     }
     char hash[17];
-    snprintf(hash, sizeof hash, "%016" PRIx64, meta_hash(v));
+    snprintf(hash, sizeof hash, "%016" PRIx64, sq__pred_meta_hash(v));
     const char *meta[2 * N_META + 3];
     for (int i = 0; i < N_META; i++) {
         meta[2 * i] = meta_keys[i];
@@ -231,11 +233,23 @@ sq_status sq_pred_model_save(const sq_pred_model *m, const char *path, sq_error 
 static sq_status load_neural(sq_pred_model *m, const sq_st_file *f, const char *path,
                              const char *const *v, sq_error *err) {
     sq__neural_head h = {0};
-    if (sscanf(v[18], "%d,%d,%d,%d,%d,%d", &h.hidden, &h.in_dim, &h.out, &h.n_features,
-               &h.with_features, &h.finetune_all) != 6 || h.hidden < 1 || h.in_dim < 1 ||
-        h.out != m->n_outputs || h.hidden > 65536 || h.in_dim > 65536 || !*v[16] ||
-        strchr(v[16], '/') || f->n != 7)
-        return sq_error_set(err, SQ_ERR_FORMAT, "%s: bad neural head description", path);
+    int used = 0;
+    if (sscanf(v[18], "%d,%d,%d,%d,%d,%d%n", &h.hidden, &h.in_dim, &h.out, &h.n_features,
+               &h.with_features, &h.finetune_all, &used) != 6 || v[18][used] ||
+        h.hidden < 1 || h.in_dim < 1 || h.hidden > 65536 || h.in_dim > 65536)
+        return sq_error_set(err, SQ_ERR_FORMAT, "%s: metadata 'head' has a bad value '%.60s' "
+                            "(expected hidden,in,out,features,with_features,finetune_all: six "
+                            "integers, hidden and in within 1..65536)", path, v[18]);
+    if (h.out != m->n_outputs)
+        return sq_error_set(err, SQ_ERR_FORMAT, "%s: metadata 'head' '%.60s' gives %d outputs, "
+                            "task %s has %d", path, v[18], h.out, v[2], m->n_outputs);
+    if (!*v[16] || strchr(v[16], '/'))
+        return sq_error_set(err, SQ_ERR_FORMAT, "%s: metadata 'encoder' has a bad value '%.60s' "
+                            "(the encoder's file name, beside this file)", path, v[16]);
+    if (f->n != 7)
+        return sq_error_set(err, SQ_ERR_FORMAT, "%s: %d tensors; a neural scorer has 7 (mean, "
+                            "std, base_rate, %s, %s, %s, %s)", path, f->n, head_names[0],
+                            head_names[1], head_names[2], head_names[3]);
     for (int i = 0; i < 4; i++) {
         const sq_st_tensor *t = sq_st_find(f, head_names[i]);
         if (!t || strcmp(t->dtype, "F32") || t->nbytes != sq__neural_head_numel(&h, i) * 4)
@@ -317,7 +331,7 @@ sq_status sq_pred_model_load(sq_pred_model *m, const char *path, sq_error *err) 
             st = sq_error_set(err, SQ_ERR_FORMAT, "%s: metadata '%s' missing", path, meta_keys[i]);
             goto fail;
         }
-    snprintf(got, sizeof got, "%016" PRIx64, meta_hash(v));
+    snprintf(got, sizeof got, "%016" PRIx64, sq__pred_meta_hash(v));
     if (!want || !sq_st_meta(&f, "sq_data_xxh64") || strcmp(want, got)) {
         st = sq_error_set(err, SQ_ERR_CHECKSUM, "%s: metadata checksum %s (file damaged or "
                           "modified)", path, want ? "mismatch" : "missing");
