@@ -37,7 +37,12 @@ typedef struct job {
     const int *off;        /* (n_seq+1) rows of this job, relative */
     const uint32_t *item;
     const uint8_t *beh;
-    const uint8_t *gap;    /* time-gap buckets (model.h sq_gap_bucket) */
+    const uint8_t *gap;    /* time-gap buckets (model.h sq_gap_bucket), or NULL: then the
+                              leader buckets them from time_ms straight into the batch, so a
+                              request needs no buffer of its own */
+    const int64_t *time_ms; /* with gap NULL: the user's event times; the job's rows are its
+                               events time_begin.. (sq_gap_fill, the user's first at 0) */
+    uint64_t time_begin;
     /* scores (n_seq, ld): exact, or approximate when rep (n_seq, C) is set (fast path) */
     void (*done)(struct job *j, sq_engine *e, float *scores, const float *rep);
     void *ctx;
@@ -324,7 +329,8 @@ static void run_batch(sq_engine *e, job **jobs, int n_jobs) {
             int b = jb->off[q], L = jb->off[q + 1] - b;
             memcpy(e->items + r, jb->item + b, (size_t)L * sizeof *e->items);
             memcpy(e->beh + r, jb->beh + b, (size_t)L);
-            memcpy(e->gap + r, jb->gap + b, (size_t)L);
+            if (jb->gap) memcpy(e->gap + r, jb->gap + b, (size_t)L);
+            else sq_gap_fill(e->gap + r, jb->time_ms, 0, jb->time_begin + (uint64_t)b, L);
             for (int i = 0; i < L; i++) e->pos[r + i] = e->maxlen - L + i;
             r += L;
             e->seq_off[++s] = r;
@@ -426,14 +432,11 @@ sq_status sq_engine_topk(sq_engine *e, const sq_user_seq *seq, int k, int exclud
     }
     size_t L = seq->n < (size_t)e->maxlen ? seq->n : (size_t)e->maxlen;
     int off[2] = {0, (int)L};
-    uint8_t *gap = malloc(L);
-    if (!gap) return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
-    sq_gap_fill(gap, seq->time_ms, 0, seq->n - L, (int)L);
     topk_ctx c = {.seq = seq, .k = k, .exclude_seen = exclude_seen, .items = items, .scores = scores};
     job jb = {.n_seq = 1, .off = off, .item = seq->item + (seq->n - L),
-              .beh = seq->behavior + (seq->n - L), .gap = gap, .done = topk_done, .ctx = &c};
+              .beh = seq->behavior + (seq->n - L), .time_ms = seq->time_ms,
+              .time_begin = seq->n - L, .done = topk_done, .ctx = &c};
     submit(e, &jb);
-    free(gap);
     *n_out = c.n_out;
     return SQ_OK;
 }
