@@ -37,14 +37,20 @@ int sq__sb_init(sq__session_batcher *sb, int B, const uint64_t *beg, const uint6
     sb->beg = beg;
     sb->end = end;
     sb->n_seq = n_seq;
-    for (int i = 0; i < B && sb->next < n_seq; i++, sb->next++) {
-        sb->cur[i] = beg[sb->next];
-        sb->stop[i] = end[sb->next];
+    for (int i = 0; i <= B; i++) sb->seq_off[i] = i; /* one event per row */
+    sq__sb_rewind(sb);
+    return 0;
+}
+
+void sq__sb_rewind(sq__session_batcher *sb) {
+    sb->n = 0;
+    sb->next = 0;
+    for (int i = 0; i < sb->B && sb->next < sb->n_seq; i++, sb->next++) {
+        sb->cur[i] = sb->beg[sb->next];
+        sb->stop[i] = sb->end[sb->next];
         sb->src[i] = -1;
         sb->n++;
     }
-    for (int i = 0; i <= B; i++) sb->seq_off[i] = i; /* one event per row */
-    return 0;
 }
 
 int sq__sb_next(sq__session_batcher *sb, const uint32_t *item) {

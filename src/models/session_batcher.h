@@ -28,6 +28,8 @@ typedef struct sq__session_batcher {
 /* 0 on success, -1 when out of memory. beg/end must outlive the batcher. */
 int sq__sb_init(sq__session_batcher *sb, int B, const uint64_t *beg, const uint64_t *end,
                 uint32_t n_seq);
+/* Starts the schedule over from the first sequence (the next epoch), allocating nothing. */
+void sq__sb_rewind(sq__session_batcher *sb);
 /* Builds the next step from the event items `item` (indexed by event); returns its rows,
  * 0 when the epoch is over. */
 int sq__sb_next(sq__session_batcher *sb, const uint32_t *item);

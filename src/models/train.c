@@ -5,21 +5,16 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
+#include "core/progress.h"
 #include "models/session_train.h"
+#include "models/train_step.h"
 #include "shopseq/safetensors.h"
 #include "shopseq/train.h"
 
 const int sq_eval_ks[SQ_EVAL_NK] = {1, 5, 10, 20};
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static uint64_t mix(uint64_t a, uint64_t b) {
     uint64_t x = a ^ (b + 0x9E3779B97F4A7C15ull + (a << 6) + (a >> 2));
@@ -211,7 +206,7 @@ static size_t max_user_events(const sq_dataset *ds) {
 sq_status sq_evaluate(sq_model *m, const sq_dataset *ds, const sq_eval_opts *o,
                       sq_eval_result *r, sq_error *err) {
     memset(r, 0, sizeof *r);
-    const double t0 = now_s();
+    const double t0 = sq_now_s();
     const int V = m->cfg.n_items, B = m->cfg.batch;
     if ((uint32_t)V != ds->n_items)
         return sq_error_set(err, SQ_ERR_USAGE, "model has %d items, dataset %u", V, ds->n_items);
@@ -291,7 +286,7 @@ sq_status sq_evaluate(sq_model *m, const sq_dataset *ds, const sq_eval_opts *o,
         r->ndcg[k] = counted ? sum[1][k] / counted : 0;
         r->mrr[k] = counted ? sum[2][k] / counted : 0;
     }
-    r->seconds = now_s() - t0;
+    r->seconds = sq_now_s() - t0;
     batcher_free(&bt);
     free(scores);
     free(users);
@@ -357,14 +352,26 @@ sq_status sq_recommend(sq_model *m, const sq_dataset *ds, const uint32_t *users,
 }
 
 /* ---- training ---- */
-static void progress(const sq_train_opts *o, int epoch, int epochs, double frac, double loss,
-                     double evs) {
+void sq__train_progress(const sq_train_opts *o, int epoch, double frac, double loss, double rows,
+                        double t0) {
     if (!o->log || !o->progress) return;
     int w = 30, f = (int)(frac * w);
-    fprintf(o->log, "\repoch %d/%d [", epoch, epochs);
+    fprintf(o->log, "\repoch %d/%d [", epoch, o->epochs);
     for (int i = 0; i < w; i++) fputc(i < f ? '#' : '.', o->log);
-    fprintf(o->log, "] %3d%% loss %.4f %.0f ev/s ", (int)(frac * 100), loss, evs);
+    fprintf(o->log, "] %3d%% loss %.4f %.0f ev/s ", (int)(frac * 100), loss, rows / (sq_now_s() - t0));
     fflush(o->log);
+}
+
+double sq__train_step(sq_model *m, const sq_batch *b, const sq_nn_adamw *opt) {
+    if (m->ops->fit_batch) { /* counting model: statistics, no gradients */
+        m->ops->fit_batch(m, b);
+        return 0.0;
+    }
+    sq_nn_params_zero_grad(&m->params);
+    const double l = sq_model_forward(m, b, 1);
+    sq_model_backward(m, b);
+    sq_nn_adamw_step(&m->params, opt);
+    return l;
 }
 
 /* Checks the batching and sampling options against the model; builds the popularity
@@ -445,6 +452,13 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
         if (bn) best = atof(bn);
         sq_st_free(&f);
     }
+    const int session_parallel = o->batching == SQ_BATCHING_SESSION;
+    sq__session_train sess = {0};
+    if (session_parallel &&
+        (st = sq__session_init(&sess, m, ds, o->all_events, smp.cdf ? cfg->negatives : 0, err)) != SQ_OK) {
+        sq__sampler_free(&smp);
+        return st;
+    }
     uint32_t *train_users = malloc((size_t)(ds->n_users ? ds->n_users : 1) * sizeof *train_users);
     float *best_w = malloc(m->params.total * sizeof(float));
     uint32_t *shared_neg = malloc((size_t)(smp.cdf ? cfg->negatives : 1) * sizeof *shared_neg);
@@ -454,6 +468,7 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
         free(train_users);
         free(best_w);
         free(shared_neg);
+        sq__session_free(&sess);
         sq__sampler_free(&smp);
         return sq_error_set(err, SQ_ERR_NOMEM, "out of memory for training");
     }
@@ -467,12 +482,12 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
     double train_time = 0.0, rows_total = 0.0;
     int epoch = start_epoch;
     for (; epoch < o->epochs; epoch++) {
-        const double te = now_s();
+        const double te = sq_now_s();
         sq_nn_rng rng;
         sq_nn_rng_seed(&rng, mix(cfg->seed, (uint64_t)epoch));
         /* the order of an epoch depends on (seed, epoch) only, so that resume is exact */
         uint32_t nu = 0;
-        for (uint32_t u = 0; u < ds->n_users; u++) {
+        for (uint32_t u = 0; !session_parallel && u < ds->n_users; u++) {
             uint64_t b, e;
             int64_t t;
             if (user_span(ds, u, o->all_events ? 4 : 3, &b, &e, &t)) train_users[nu++] = u;
@@ -486,10 +501,7 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
         double loss_sum = 0.0, rows = 0.0;
         int nb = 0;
         const int n_batches = (int)((nu + cfg->batch - 1) / cfg->batch);
-        const int session_parallel = o->batching == SQ_BATCHING_SESSION;
-        if (session_parallel && (st = sq__session_epoch(m, ds, o, &opt, epoch, &smp,
-                                                        &loss_sum, &rows, &nb, err)) != SQ_OK)
-            break;
+        if (session_parallel) sq__session_epoch(&sess, m, ds, o, &opt, epoch, &smp, te, &loss_sum, &rows, &nb);
         for (uint32_t i0 = 0; !session_parallel && i0 < nu; i0 += (uint32_t)cfg->batch, nb++) {
             batcher_reset(&bt, 1);
             sq_nn_rng brng;
@@ -508,23 +520,14 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
             }
             bt.b.logq_pop = smp.logq_pop;
             bt.b.logq_alpha = smp.logq_alpha;
-            double l = 0.0;
-            if (m->ops->fit_batch) { /* counting model: statistics, no gradients */
-                m->ops->fit_batch(m, &bt.b);
-            } else {
-                sq_nn_params_zero_grad(&m->params);
-                l = sq_model_forward(m, &bt.b, 1);
-                sq_model_backward(m, &bt.b);
-                sq_nn_adamw_step(&m->params, &opt);
-            }
-            loss_sum += l;
+            loss_sum += sq__train_step(m, &bt.b, &opt);
             rows += bt.seq_off[bt.b.n_seq];
             if (o->progress && (nb % 4 == 0 || nb + 1 == n_batches))
-                progress(o, epoch + 1, o->epochs, (double)(nb + 1) / n_batches, loss_sum / (nb + 1),
-                         rows / (now_s() - te));
+                sq__train_progress(o, epoch + 1, (double)(nb + 1) / n_batches, loss_sum / (nb + 1),
+                                   rows, te);
         }
         if (m->ops->fit_end) m->ops->fit_end(m);
-        const double dt = now_s() - te;
+        const double dt = sq_now_s() - te;
         train_time += dt;
         rows_total += rows;
         res->last_loss = nb ? loss_sum / nb : 0.0;
@@ -589,6 +592,7 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
     res->seconds_per_epoch = res->epochs_run ? train_time / res->epochs_run : 0.0;
     res->events_per_second = train_time > 0 ? rows_total / train_time : 0.0;
     batcher_free(&bt);
+    sq__session_free(&sess);
     free(train_users);
     free(best_w);
     free(shared_neg);

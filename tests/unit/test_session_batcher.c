@@ -217,6 +217,117 @@ static void test_train_learns_deterministic(void **s) {
     sq_dataset_close(&ds);
 }
 
+/* sq_train's session-parallel epochs = the loop docs/models.md describes, written out here:
+ * sequences by their first event's time (users 47..0 in make_dataset), slots filled in
+ * that order every epoch, the step seeds from (seed, epoch), one AdamW update per step. */
+static void test_train_is_the_documented_loop(void **s) {
+    (void)s;
+    char p[1100];
+    snprintf(p, sizeof p, "%s/loop.sqd", dir);
+    make_dataset(p);
+    sq_dataset ds = {0};
+    sq_error err = {0};
+    assert_int_equal(sq_dataset_open(&ds, p, &err), SQ_OK);
+    sq_model_config c;
+    sq_model_config_default(&c);
+    c.n_items = NI;
+    c.seed = 9;
+    assert_int_equal(sq_model_config_preset(&c, "gru4rec", &err), SQ_OK);
+    c.dim = 16;
+    c.batch = 5;
+    c.loss = SQ_LOSS_CE;
+    sq_model *m1, *m2;
+    assert_int_equal(sq_model_create(&m1, &c, &err), SQ_OK);
+    assert_int_equal(sq_model_create(&m2, &c, &err), SQ_OK);
+    const int epochs = 3;
+    sq_train_opts o = {.epochs = epochs, .lr = 0.01f, .weight_decay = 0.01f,
+                       .batching = SQ_BATCHING_SESSION};
+    sq_train_result r;
+    assert_int_equal(sq_train(m1, &ds, &o, &r, &err), SQ_OK);
+    /* by hand: the training span of a user is all but its last two events */
+    uint64_t b[NU], e[NU];
+    for (int i = 0; i < NU; i++) {
+        const int u = NU - 1 - i;
+        b[i] = (uint64_t)u * LEN, e[i] = (uint64_t)u * LEN + LEN - 2;
+    }
+    sq_nn_adamw opt = {.lr = 0.01f, .beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-8f,
+                       .weight_decay = 0.01f};
+    int pos[8] = {0}, steps = 0;
+    double loss = 0.0;
+    for (int ep = 0; ep < epochs; ep++) {
+        sq_nn_rng rng;
+        sq_nn_rng_seed(&rng, c.seed ^ ((uint64_t)(ep + 1) * 0x9E3779B97F4A7C15ull));
+        sq__session_batcher sb;
+        assert_int_equal(sq__sb_init(&sb, c.batch, b, e, NU), 0);
+        int n;
+        loss = 0.0, steps = 0;
+        while ((n = sq__sb_next(&sb, ds.item)) > 0) {
+            sq_batch bt = {.n_seq = n, .seq_off = sb.seq_off, .item = sb.item, .pos = pos,
+                           .target = sb.target, .state_src = sb.state_src,
+                           .seed = sq_nn_rng_next(&rng)};
+            sq_nn_params_zero_grad(&m2->params);
+            loss += sq_model_forward(m2, &bt, 1);
+            sq_model_backward(m2, &bt);
+            sq_nn_adamw_step(&m2->params, &opt);
+            steps++;
+        }
+        sq__sb_free(&sb);
+    }
+    fprintf(stderr, "last epoch: %d steps, mean loss %.6f (sq_train %.6f)\n", steps,
+            loss / steps, r.last_loss);
+    assert_true(fabs(loss / steps - r.last_loss) <= 1e-12 * fabs(loss / steps));
+    assert_memory_equal(m1->params.data, m2->params.data, m1->params.total * sizeof(float));
+    sq_model_free(m1), sq_model_free(m2);
+    sq_dataset_close(&ds);
+}
+
+/* session-parallel training reports its epochs as padded training does: a bar on a
+ * terminal, a plain line otherwise */
+static void test_train_progress_lines(void **s) {
+    (void)s;
+    char p[1100];
+    snprintf(p, sizeof p, "%s/progress.sqd", dir);
+    make_dataset(p);
+    sq_dataset ds = {0};
+    sq_error err = {0};
+    assert_int_equal(sq_dataset_open(&ds, p, &err), SQ_OK);
+    for (int bar = 0; bar < 2; bar++) {
+        for (int sp = 0; sp < 2; sp++) {
+            sq_model_config c;
+            sq_model_config_default(&c);
+            c.n_items = NI;
+            assert_int_equal(sq_model_config_preset(&c, "gru4rec", &err), SQ_OK);
+            c.dim = 8;
+            c.batch = 4;
+            c.loss = SQ_LOSS_CE;
+            sq_model *m;
+            assert_int_equal(sq_model_create(&m, &c, &err), SQ_OK);
+            char *text = NULL;
+            size_t len = 0;
+            FILE *log = open_memstream(&text, &len);
+            assert_non_null(log);
+            sq_train_opts o = {.epochs = 2, .lr = 0.01f, .log = log, .progress = bar,
+                               .batching = sp ? SQ_BATCHING_SESSION : SQ_BATCHING_PADDED};
+            sq_train_result r;
+            assert_int_equal(sq_train(m, &ds, &o, &r, &err), SQ_OK);
+            fclose(log);
+            fprintf(stderr, "%s, %s:\n%s", sp ? "session-parallel" : "padded",
+                    bar ? "bar" : "lines", text);
+            if (bar) {
+                assert_non_null(strstr(text, "\repoch 1/2 ["));
+                assert_non_null(strstr(text, "] 100% loss "));
+                assert_non_null(strstr(text, "\repoch 2/2 ["));
+            } else {
+                assert_true(!strncmp(text, "epoch 1/2 loss ", 15));
+                assert_non_null(strstr(text, "\nepoch 2/2 loss "));
+            }
+            free(text);
+            sq_model_free(m);
+        }
+    }
+    sq_dataset_close(&ds);
+}
+
 static int setup(void **state) {
     (void)state;
     const char *tmp = getenv("SQ_TMPDIR");
@@ -231,6 +342,8 @@ int main(void) {
         cmocka_unit_test(test_schedule_two_slots), cmocka_unit_test(test_schedule_compaction),
         cmocka_unit_test(test_more_slots_than_sequences),
         cmocka_unit_test(test_model_steps_match_sequences),
-        cmocka_unit_test(test_train_learns_deterministic)};
+        cmocka_unit_test(test_train_learns_deterministic),
+        cmocka_unit_test(test_train_is_the_documented_loop),
+        cmocka_unit_test(test_train_progress_lines)};
     return cmocka_run_group_tests(tests, setup, NULL);
 }
