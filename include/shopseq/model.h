@@ -132,6 +132,7 @@ struct sq_model {
      * (sq_features_attach / sq_model_set_item_features) */
     int32_t *item_category; /* (n_items) category + 1, 0 = unknown; when cfg.use_category */
     int32_t *item_price;    /* (n_items) price bucket 1..SQ_PRICE_BUCKETS, 0 = unknown */
+    sq_nn_ws loss_ws;       /* the full softmax's per-thread tiles, kept across steps */
 };
 
 /* ---- side features (features.c) ----

@@ -75,6 +75,18 @@ static inline float *sq_nn_pgrad(const sq_nn_params *p, int i) { return p->grad 
 int sq_nn_params_find(const sq_nn_params *p, const char *name); /* -1 if absent */
 void sq_nn_params_zero_grad(sq_nn_params *p);
 
+/* A growable buffer that a caller keeps across calls of the kernels that need per-thread
+ * room (sq_nn_ce_full, sq_nn_bprmax_shared), so that a training step allocates nothing:
+ * it grows to the largest request and is released by sq_nn_ws_free. One per model, never
+ * used by two calls at once; a zeroed struct is an empty workspace. */
+typedef struct sq_nn_ws {
+    void *p;
+    size_t cap; /* bytes */
+} sq_nn_ws;
+/* 64-byte aligned room for `bytes` (contents undefined); NULL when out of memory. */
+void *sq_nn_ws_get(sq_nn_ws *ws, size_t bytes);
+void sq_nn_ws_free(sq_nn_ws *ws); /* accepts NULL */
+
 typedef struct sq_nn_adamw {
     float lr, beta1, beta2, eps, weight_decay;
 } sq_nn_adamw;
@@ -147,11 +159,13 @@ void sq_nn_attention_backward(float *dq, float *dk, float *dv, const float *dout
 /* ---- losses (loss.c, ce_full.c) ----  h (N, C) hidden states, table (V, C) item embeddings used as
  * the output layer. Each returns the mean loss over the N rows; when dh != NULL it also
  * ACCUMULATES the gradient of that mean (times grad_scale) into dh (N, C) and dtable. */
-/* Full softmax cross-entropy over V classes. scratch: sq_nn_ce_scratch_size(V) floats.
- * Returns NAN when out of memory (it allocates a few MB of per-thread tiles). */
+/* Full softmax cross-entropy over V classes. scratch: sq_nn_ce_scratch_size(V) floats; ws:
+ * the per-thread tiles (a few MB), kept across calls, or NULL (allocated for this call).
+ * Returns NAN when out of memory. */
 size_t sq_nn_ce_scratch_size(int V);
 double sq_nn_ce_full(float *dh, float *dtable, const float *h, const float *table,
-                    const uint32_t *target, int N, int V, int C, float grad_scale, float *scratch);
+                    const uint32_t *target, int N, int V, int C, float grad_scale, float *scratch,
+                    sq_nn_ws *ws);
 /* Sampled softmax: classes {target, neg[i*K .. i*K+K)} per row, target first. */
 double sq_nn_sampled_softmax(float *dh, float *dtable, const float *h, const float *table,
                             const uint32_t *target, const uint32_t *neg, int N, int K, int C,
@@ -239,14 +253,15 @@ int sq_nn_shared_candidates_given(uint32_t *cand, int *target_col, const uint32_
                                   const uint32_t *samples, int n_samples);
 
 /* ---- BPR-max over the shared candidates (loss_bprmax.c; Hidasi & Karatzoglou 2018) ----
- * Same candidate set, arguments and scratch as sq_nn_ce_shared. Per row, with o_k =
+ * Same candidate set, arguments and scratch as sq_nn_ce_shared; ws: per-thread rows (2K
+ * floats a thread), kept across calls, or NULL (allocated for this call). Per row, with o_k =
  * ELU_elu(h . E[cand[k]]) (elu = 0: o_k = the raw score) and s_k the softmax of o over the
  * row's negatives (every candidate but target_col[i]):
  *   loss = -log(sum_k s_k sigmoid(o_t - o_k) + 1e-24) + bpreg * sum_k s_k o_k^2.
  * Returns the mean; with dh, ACCUMULATES the gradient (times grad_scale). A row with no
- * negative (K = 1) contributes 0. */
+ * negative (K = 1) contributes 0; out of memory: NAN. */
 double sq_nn_bprmax_shared(float *dh, float *dtable, const float *h, const float *table,
                            const uint32_t *cand, int K, const int *target_col, int N, int C,
-                           float bpreg, float elu, float grad_scale, float *scratch);
+                           float bpreg, float elu, float grad_scale, float *scratch, sq_nn_ws *ws);
 
 #endif

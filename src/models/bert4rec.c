@@ -395,7 +395,7 @@ static double loss(bert *m, float *dt3) {
         return sq__shared_loss(&m->shared, dt3, dE, m->t3, sq_nn_param(p, m->item_emb), m->mtgt,
                                m->M, m->C, m->V, m->base.cfg.negatives, m->loss_seed);
     return sq_nn_ce_full(dt3, dE, m->t3, sq_nn_param(p, m->item_emb), m->mtgt, m->M, m->V, m->C,
-                         1.0f, m->ce_scratch);
+                         1.0f, m->ce_scratch, &m->base.loss_ws);
 }
 
 static double run(bert *m, const sq_batch *b, int train) {

@@ -219,7 +219,8 @@ static double loss_and_grad(caser *m, const sq_batch *b, float *dz) {
     float *dE = dz ? sq_nn_pgrad(p, m->out_emb) : NULL;
     switch (cfg->loss) {
     case SQ_LOSS_CE:
-        return sq_nn_ce_full(dz, dE, m->z, E, b->target, N, cfg->n_items, C, 1.0f, m->ce_scratch);
+        return sq_nn_ce_full(dz, dE, m->z, E, b->target, N, cfg->n_items, C, 1.0f, m->ce_scratch,
+                             &m->base.loss_ws);
     case SQ_LOSS_SHARED:
         return sq__shared_loss(&m->shared, dz, dE, m->z, E, b->target, N, C, cfg->n_items,
                                cfg->negatives, b->seed ^ 0x7F4A7C15F39CC060ull);

@@ -78,6 +78,7 @@ void sq_model_free(sq_model *m) {
     if (!m) return;
     free(m->item_category);
     free(m->item_price);
+    sq_nn_ws_free(&m->loss_ws);
     m->ops->destroy(m);
 }
 

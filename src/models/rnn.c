@@ -236,7 +236,8 @@ static double loss_and_grad(rnn *m, const sq_batch *b, float *dh) {
     float *dE = dh ? sq_nn_pgrad(p, m->item_emb) : NULL;
     switch (cfg->loss) {
     case SQ_LOSS_CE:
-        return sq_nn_ce_full(dh, dE, m->h, E, b->target, N, cfg->n_items, C, 1.0f, m->ce_scratch);
+        return sq_nn_ce_full(dh, dE, m->h, E, b->target, N, cfg->n_items, C, 1.0f, m->ce_scratch,
+                             &m->base.loss_ws);
     case SQ_LOSS_SHARED:
     case SQ_LOSS_BPRMAX:
         return sq__cand_loss(&m->shared, cfg, b, dh, dE, m->h, E, N, b->seed ^ 0x7F4A7C15F39CC060ull);

@@ -243,7 +243,8 @@ static double loss_and_grad(sasrec *m, const sq_batch *b, float *dh) {
     float *dE = dh ? sq_nn_pgrad(p, m->item_emb) : NULL;
     switch (cfg->loss) {
     case SQ_LOSS_CE:
-        return sq_nn_ce_full(dh, dE, m->h, E, b->target, N, cfg->n_items, C, 1.0f, m->ce_scratch);
+        return sq_nn_ce_full(dh, dE, m->h, E, b->target, N, cfg->n_items, C, 1.0f, m->ce_scratch,
+                             &m->base.loss_ws);
     case SQ_LOSS_SAMPLED:
         return sq_nn_sampled_softmax(dh, dE, m->h, E, b->target, b->neg, N, b->n_neg, C, 1.0f);
     case SQ_LOSS_BCE:

@@ -53,7 +53,7 @@ double sq__cand_loss(sq__shared_buf *sb, const sq_model_config *cfg, const sq_ba
     if (K < 0) return NAN;
     if (cfg->loss == SQ_LOSS_BPRMAX)
         return sq_nn_bprmax_shared(dh, dtable, h, table, sb->cand, K, sb->col, N, C, cfg->bpreg,
-                                   cfg->final_elu, 1.0f, sb->scratch);
+                                   cfg->final_elu, 1.0f, sb->scratch, &sb->ws);
     const float *colq = NULL;
     if (b->logq_pop) { /* sampled-only columns first, then the targets' columns */
         for (int k = 0; k < K; k++) sb->colq[k] = b->logq_alpha * b->logq_pop[sb->cand[k]];
@@ -69,4 +69,5 @@ void sq__shared_free(sq__shared_buf *sb) {
     free(sb->col);
     free(sb->colq);
     free(sb->scratch);
+    sq_nn_ws_free(&sb->ws);
 }

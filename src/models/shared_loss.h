@@ -12,6 +12,7 @@ typedef struct sq__shared_buf {
     int *col;
     float *scratch;
     float *colq; /* (cap_rows) logQ per candidate column */
+    sq_nn_ws ws; /* BPR-max's per-thread rows */
     size_t cap_rows, cap_scratch;
 } sq__shared_buf;
 

@@ -21,7 +21,6 @@
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "nn/ce_full.h"
@@ -49,15 +48,16 @@ size_t sq_nn_ce_scratch_size(int V) {
 }
 
 double sq_nn_ce_full(float *dh, float *dtable, const float *h, const float *table,
-                    const uint32_t *target, int N, int V, int C, float grad_scale, float *scratch) {
+                    const uint32_t *target, int N, int V, int C, float grad_scale, float *scratch,
+                    sq_nn_ws *ws) {
     if (sq__ce_full_avx512_ok(C))
-        return sq__ce_full_avx512(dh, dtable, h, table, target, N, V, C, grad_scale, scratch);
-    return sq__ce_full_blas(dh, dtable, h, table, target, N, V, C, grad_scale, scratch);
+        return sq__ce_full_avx512(dh, dtable, h, table, target, N, V, C, grad_scale, scratch, ws);
+    return sq__ce_full_blas(dh, dtable, h, table, target, N, V, C, grad_scale, scratch, ws);
 }
 
 double sq__ce_full_blas(float *dh, float *dtable, const float *h, const float *table,
                         const uint32_t *target, int N, int V, int C, float grad_scale,
-                        float *scratch) {
+                        float *scratch, sq_nn_ws *ws) {
     if (N <= 0 || V <= 0) return 0.0;
     const sq__vexp_ops *vx = sq__vexp_best();
     const float g = grad_scale / (float)N;
@@ -65,7 +65,8 @@ double sq__ce_full_blas(float *dh, float *dtable, const float *h, const float *t
     const int nt = omp_get_max_threads();
     /* per thread: logits tile (CE_ROWS, CE_TILE), dh part (CE_ROWS, C), max, sum (double) */
     const size_t per = (size_t)CE_ROWS * CE_TILE + (size_t)CE_ROWS * C + (size_t)CE_ROWS * 3;
-    float *work = malloc((size_t)nt * per * sizeof *work);
+    sq_nn_ws own = {0};
+    float *work = sq_nn_ws_get(ws ? ws : &own, (size_t)nt * per * sizeof *work);
     if (!work) return NAN;
     float *lse = scratch, *lt = lse + CE_ROWS, *rowloss = lt + CE_ROWS;
     double total = 0.0;
@@ -150,6 +151,6 @@ double sq__ce_full_blas(float *dh, float *dtable, const float *h, const float *t
 #pragma omp barrier
         }
     }
-    free(work);
+    sq_nn_ws_free(&own);
     return total / N;
 }

@@ -16,7 +16,6 @@
 #include <math.h>
 #include <omp.h>
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "nn/ce_full.h"
@@ -163,7 +162,7 @@ SQ_T5 static void probs_tile(float *S, int w, int RP, const float *lse, float g,
 
 double sq__ce_full_avx512(float *dh, float *dtable, const float *h, const float *table,
                           const uint32_t *target, int N, int V, int C, float grad_scale,
-                          float *scratch) {
+                          float *scratch, sq_nn_ws *ws) {
     if (!sq__ce_full_avx512_ok(C)) return NAN;
     if (N <= 0 || V <= 0) return 0.0;
     const float g = grad_scale / (float)N;
@@ -175,7 +174,8 @@ double sq__ce_full_avx512(float *dh, float *dtable, const float *h, const float 
      * of 16 floats. */
     const size_t shared = up16((size_t)C * RP + RP), pg = up16((size_t)RP * 3 + (size_t)RB * C);
     const size_t pt = up16((size_t)TILE * RP + (size_t)RP * 3);
-    float *work = aligned_alloc(64, (shared + (size_t)G * pg + (size_t)nt * pt) * sizeof *work);
+    sq_nn_ws own = {0};
+    float *work = sq_nn_ws_get(ws ? ws : &own, (shared + (size_t)G * pg + (size_t)nt * pt) * sizeof *work);
     if (!work) return NAN;
     float *hT = work, *lse = hT + (size_t)C * RP, *grp = work + shared;
     float *lt = scratch, *rowloss = lt + SQ_CE_ROWS;
@@ -259,6 +259,6 @@ double sq__ce_full_avx512(float *dh, float *dtable, const float *h, const float 
             for (int r = 0; r < R; r++) total += rowloss[r];
         }
     }
-    free(work);
+    sq_nn_ws_free(&own);
     return total / N;
 }

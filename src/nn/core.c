@@ -123,6 +123,23 @@ int sq_nn_params_find(const sq_nn_params *p, const char *name) {
 
 void sq_nn_params_zero_grad(sq_nn_params *p) { memset(p->grad, 0, p->total * sizeof(float)); }
 
+void *sq_nn_ws_get(sq_nn_ws *ws, size_t bytes) {
+    if (bytes > ws->cap) { /* the old contents need not survive: free first, lower peak */
+        free(ws->p);
+        const size_t cap = (bytes + 63) / 64 * 64; /* aligned_alloc wants a multiple */
+        ws->p = aligned_alloc(64, cap);
+        ws->cap = ws->p ? cap : 0;
+    }
+    return ws->p;
+}
+
+void sq_nn_ws_free(sq_nn_ws *ws) {
+    if (!ws) return;
+    free(ws->p);
+    ws->p = NULL;
+    ws->cap = 0;
+}
+
 /* one AdamW update of w[i0..i1), the same float operations in the same order in both
  * versions, so the AVX-512 one (sqrt and division are correctly rounded there too) gives
  * bit-identical weights; with a 54k-item embedding the step is a tenth of a CE epoch */

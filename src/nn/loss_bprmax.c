@@ -3,7 +3,7 @@
  * its own target, weighted by their softmax, so the loss focuses on the negatives that
  * score highest; the bpreg term keeps those scores near zero. */
 #include <math.h>
-#include <stdlib.h>
+#include <omp.h>
 #include <string.h>
 
 #include "nn/vexp.h"
@@ -12,17 +12,20 @@
 
 double sq_nn_bprmax_shared(float *dh, float *dtable, const float *h, const float *table,
                            const uint32_t *cand, int K, const int *target_col, int N, int C,
-                           float bpreg, float elu, float grad_scale, float *scratch) {
+                           float bpreg, float elu, float grad_scale, float *scratch, sq_nn_ws *ws) {
     if (N <= 0 || K <= 0) return 0.0;
     float *Ec = scratch, *dEc = Ec + (size_t)K * C, *lg = dEc + (size_t)K * C,
           *rowloss = lg + (size_t)N * K;
     sq__cand_scores(Ec, lg, h, table, cand, K, N, C); /* (N, K) raw scores */
     const float g = grad_scale / (float)N;
     const sq__vexp_ops *vx = sq__vexp_best();
-#pragma omp parallel
+    const int nt = omp_get_max_threads();
+    sq_nn_ws own = {0};
+    float *rows = sq_nn_ws_get(ws ? ws : &own, (size_t)nt * K * 2 * sizeof *rows);
+#pragma omp parallel num_threads(nt)
     {
         /* per row: e = exp(o - max over negatives) (0 at the target), sg = sigmoid(o_t - o) */
-        float *e = malloc((size_t)K * 2 * sizeof *e), *sg = e ? e + K : NULL;
+        float *e = rows ? rows + (size_t)omp_get_thread_num() * K * 2 : NULL, *sg = e ? e + K : NULL;
 #pragma omp for schedule(static)
         for (int i = 0; i < N; i++) {
             float *l = lg + (size_t)i * K;
@@ -75,7 +78,7 @@ double sq_nn_bprmax_shared(float *dh, float *dtable, const float *h, const float
             if (elu > 0.0f && ot <= 0.0f) dt *= ot + elu;
             l[t] = dt;
         }
-        free(e);
     }
+    sq_nn_ws_free(&own);
     return sq__cand_finish(dh, dtable, h, Ec, dEc, lg, rowloss, cand, K, N, C);
 }

@@ -2,7 +2,9 @@
  * direct double-precision computation: loss, dh and dtable, over shapes that cross the
  * item tiles and the row blocks with remainders, 1 and 2 threads, logits near +-80 (no
  * overflow, no NaN), and bit-identical results when run twice. The AVX-512 path (C a
- * multiple of 16) also by finite differences, and bit-identical on 1 and 2 threads. The BLAS path is checked on every CPU. */
+ * multiple of 16) also by finite differences, and bit-identical on 1 and 2 threads. The BLAS path is checked on every CPU.
+ * Every shape also runs on one workspace kept across all shapes and thread counts (as a
+ * model keeps it across steps): the same bits as a fresh one. */
 #include <math.h>
 #include <omp.h>
 #include <setjmp.h>
@@ -18,7 +20,9 @@
 #include "nn_check.h"
 
 typedef double (*ce_fn)(float *, float *, const float *, const float *, const uint32_t *, int,
-                        int, int, float, float *);
+                        int, int, float, float *, sq_nn_ws *);
+
+static sq_nn_ws kept; /* reused by every check_shape of a test */
 
 /* loss, dh (N, C), dtable (V, C) in double */
 static double reference(double *dh, double *dt, const float *h, const float *E,
@@ -73,12 +77,12 @@ static void check_shape(ce_fn f, const char *name, int N, int V, int C, float hs
         dt[k] = malloc((size_t)V * C * sizeof **dt);
         for (size_t i = 0; i < (size_t)N * C; i++) dh[k][i] = 1.0f; /* accumulates */
         for (size_t i = 0; i < (size_t)V * C; i++) dt[k][i] = -1.0f;
-        loss[k] = f(dh[k], dt[k], h, E, tg, N, V, C, gs, scratch);
+        loss[k] = f(dh[k], dt[k], h, E, tg, N, V, C, gs, scratch, k ? &kept : NULL);
         for (size_t i = 0; i < (size_t)N * C; i++) dh[k][i] -= 1.0f;
         for (size_t i = 0; i < (size_t)V * C; i++) dt[k][i] += 1.0f;
     }
     /* the loss without a gradient is the same number */
-    assert_true(f(NULL, NULL, h, E, tg, N, V, C, gs, scratch) == loss[0]);
+    assert_true(f(NULL, NULL, h, E, tg, N, V, C, gs, scratch, &kept) == loss[0]);
     omp_set_num_threads(2);
     assert_true(isfinite(loss[0]));
     if (fabs(loss[0] - rl) > 1e-5 * fabs(rl) + 1e-5)
@@ -91,7 +95,7 @@ static void check_shape(ce_fn f, const char *name, int N, int V, int C, float hs
     if (eh > 1e-4 * sh + 2e-7 || et > 1e-4 * st + 2e-7)
         fail_msg("%s N=%d V=%d C=%d threads %d: dh err %.3g (max %.3g), dtable err %.3g (max %.3g)",
                  name, N, V, C, threads, eh, sh, et, st);
-    /* reproducible */
+    /* reproducible, and the kept workspace changes nothing */
     assert_true(loss[0] == loss[1]);
     assert_memory_equal(dh[0], dh[1], (size_t)N * C * sizeof **dh);
     assert_memory_equal(dt[0], dt[1], (size_t)V * C * sizeof **dt);
@@ -111,6 +115,7 @@ static void test_blas(void **st) {
     (void)st;
     shapes(sq__ce_full_blas, "blas", 3);
     shapes(sq__ce_full_blas, "blas", 16);
+    sq_nn_ws_free(&kept);
 }
 
 typedef struct {
@@ -121,20 +126,22 @@ typedef struct {
 
 static double fd_obj(void *p) {
     fd_ctx *c = p;
-    return sq__ce_full_avx512(NULL, NULL, c->h, c->E, c->tg, c->N, c->V, c->C, 1.0f, c->scratch);
+    return sq__ce_full_avx512(NULL, NULL, c->h, c->E, c->tg, c->N, c->V, c->C, 1.0f, c->scratch,
+                              NULL);
 }
 
 static void test_avx512(void **st) {
     (void)st;
     if (!sq__ce_full_avx512_ok(16)) {
         printf("ce_full: no AVX-512 on this CPU, only the BLAS path is tested\n");
-        assert_true(isnan(sq__ce_full_avx512(NULL, NULL, NULL, NULL, NULL, 1, 1, 16, 1.0f, NULL)));
+        assert_true(isnan(sq__ce_full_avx512(NULL, NULL, NULL, NULL, NULL, 1, 1, 16, 1.0f, NULL, NULL)));
         return;
     }
     assert_false(sq__ce_full_avx512_ok(24));
     shapes(sq__ce_full_avx512, "avx512", 16);
     shapes(sq__ce_full_avx512, "avx512", 64);
     check_shape(sq__ce_full_avx512, "avx512", 50, 140, 80, 1.0f, 2); /* 64 + 16 lanes */
+    sq_nn_ws_free(&kept);
     /* tiles go out in fixed groups: 1 and 2 threads give the same bits */
     {
         enum { N = 300, V = 5000, C = 32 };
@@ -152,7 +159,7 @@ static void test_avx512(void **st) {
             dh[k] = calloc(N * C, sizeof **dh);
             dt[k] = calloc(V * C, sizeof **dt);
             omp_set_num_threads(k + 1);
-            l[k] = sq__ce_full_avx512(dh[k], dt[k], h, E, tg, N, V, C, 1.0f, s);
+            l[k] = sq__ce_full_avx512(dh[k], dt[k], h, E, tg, N, V, C, 1.0f, s, NULL);
         }
         omp_set_num_threads(2);
         assert_true(l[0] == l[1]);
@@ -171,7 +178,7 @@ static void test_avx512(void **st) {
     fd_fill(c.E, V * C, &r, 1.0f);
     for (int i = 0; i < N; i++) c.tg[i] = sq_nn_rng_below(&r, V);
     float *dh = calloc(N * C, sizeof *dh), *dt = calloc(V * C, sizeof *dt);
-    sq__ce_full_avx512(dh, dt, c.h, c.E, c.tg, N, V, C, 1.0f, c.scratch);
+    sq__ce_full_avx512(dh, dt, c.h, c.E, c.tg, N, V, C, 1.0f, c.scratch, NULL);
     assert_true(fd_ok("ce_full avx512 dh", dh, c.h, N * C, fd_obj, &c));
     assert_true(fd_ok("ce_full avx512 dtable", dt, c.E, V * C, fd_obj, &c));
     free(dh), free(dt), free(c.h), free(c.E), free(c.scratch), free(c.tg);

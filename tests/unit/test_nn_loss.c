@@ -22,7 +22,7 @@ typedef struct {
 static double lo_obj(void *p) {
     lo_ctx *c = p;
     if (c->kind == 0)
-        return sq_nn_ce_full(NULL, NULL, c->h, c->table, c->target, N, V, C, 1.0f, c->scratch);
+        return sq_nn_ce_full(NULL, NULL, c->h, c->table, c->target, N, V, C, 1.0f, c->scratch, NULL);
     if (c->kind == 1)
         return sq_nn_sampled_softmax(NULL, NULL, c->h, c->table, c->target, c->neg, N, K, C, 1.0f);
     return sq_nn_bce_neg(NULL, NULL, c->h, c->table, c->target, c->neg, N, K, C, 1.0f);
@@ -67,7 +67,7 @@ static void check(int kind) {
     for (int i = 0; i < N * C; i++) dh[i] = 1.0f; /* accumulates */
     memset(dt, 0, sizeof dt);
     double l2 = 0.0;
-    if (kind == 0) l2 = sq_nn_ce_full(dh, dt, c.h, c.table, c.target, N, V, C, 1.0f, c.scratch);
+    if (kind == 0) l2 = sq_nn_ce_full(dh, dt, c.h, c.table, c.target, N, V, C, 1.0f, c.scratch, NULL);
     else if (kind == 1)
         l2 = sq_nn_sampled_softmax(dh, dt, c.h, c.table, c.target, c.neg, N, K, C, 1.0f);
     else l2 = sq_nn_bce_neg(dh, dt, c.h, c.table, c.target, c.neg, N, K, C, 1.0f);

@@ -1,12 +1,15 @@
 /* BPR-max over shared candidates: finite differences (with and without the ELU, with and
  * without the score regulariser) and the PyTorch twin's loss and gradients
- * (tests/reference/bprmax_twin.py, float64, committed in tests/fixtures/bprmax/). */
+ * (tests/reference/bprmax_twin.py, float64, committed in tests/fixtures/bprmax/); a
+ * workspace kept across calls and thread counts gives the bits of a fresh one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <cmocka.h>
+
+#include <omp.h>
 
 #include "nn_check.h"
 #include "shopseq/safetensors.h"
@@ -24,7 +27,7 @@ typedef struct {
 static double obj(void *p) {
     ctx *c = p;
     return sq_nn_bprmax_shared(NULL, NULL, c->h, c->table, c->cand, c->K, c->col, N, C, c->bpreg,
-                               c->elu, 1.0f, c->scratch);
+                               c->elu, 1.0f, c->scratch, NULL);
 }
 
 static void fd_case(float bpreg, float elu, uint64_t seed) {
@@ -37,7 +40,7 @@ static void fd_case(float bpreg, float elu, uint64_t seed) {
     c.scratch = calloc(sq_nn_ce_shared_scratch_size(N, N + 8, C), sizeof(float));
     float dh[N * C] = {0}, dt[V * C] = {0};
     double l = sq_nn_bprmax_shared(dh, dt, c.h, c.table, c.cand, c.K, c.col, N, C, bpreg, elu,
-                                   1.0f, c.scratch);
+                                   1.0f, c.scratch, NULL);
     assert_true(isfinite(l) && l > 0.0);
     fprintf(stderr, "bpreg %g elu %g:\n", (double)bpreg, (double)elu);
     assert_true(fd_ok("bpr-max dh", dh, c.h, N * C, obj, &c));
@@ -60,7 +63,7 @@ static void test_no_negative(void **s) {
     for (int i = 0; i < 3 * C; i++) table[i] = 0.1f * (float)i;
     uint32_t cand[1] = {2};
     int col[2] = {0, 0};
-    double l = sq_nn_bprmax_shared(dh, dt, h, table, cand, 1, col, 2, C, 1.0f, 0.5f, 1.0f, scratch);
+    double l = sq_nn_bprmax_shared(dh, dt, h, table, cand, 1, col, 2, C, 1.0f, 0.5f, 1.0f, scratch, NULL);
     assert_true(l == 0.0);
     for (int i = 0; i < 2 * C; i++) assert_true(dh[i] == 0.0f);
     for (int i = 0; i < 3 * C; i++) assert_true(dt[i] == 0.0f);
@@ -110,7 +113,8 @@ static void twin_case(const char *name) {
     float *dh = calloc((size_t)n * c, sizeof *dh), *dt = calloc((size_t)v * c, sizeof *dt);
     float *scratch = calloc(sq_nn_ce_shared_scratch_size(n, K, c), sizeof(float));
     const float bpreg = (float)atof(sq_st_meta(&f, "bpreg")), elu = (float)atof(sq_st_meta(&f, "elu"));
-    double l = sq_nn_bprmax_shared(dh, dt, h, table, cand, K, col, n, c, bpreg, elu, 1.0f, scratch);
+    double l = sq_nn_bprmax_shared(dh, dt, h, table, cand, K, col, n, c, bpreg, elu, 1.0f, scratch,
+                                   NULL);
     double want;
     memcpy(&want, need(&f, "loss", "F64")->data, sizeof want);
     double el = fabs(l - want) / fmax(fabs(want), 1e-6), edh = rel_err(dh, need(&f, "dh", "F64")),
@@ -120,6 +124,23 @@ static void twin_case(const char *name) {
     assert_true(el < 1e-5);
     assert_true(edh < 1e-4);
     assert_true(edt < 1e-4);
+    /* a kept workspace: on 2 threads (it grows), then 1 and 3 (it is reused), the same bits */
+    sq_nn_ws ws = {0};
+    float *dh2 = malloc((size_t)n * c * sizeof *dh2), *dt2 = malloc((size_t)v * c * sizeof *dt2);
+    const int threads[] = {2, 1, 3};
+    for (int k = 0; k < 3; k++) {
+        omp_set_num_threads(threads[k]);
+        memset(dh2, 0, (size_t)n * c * sizeof *dh2);
+        memset(dt2, 0, (size_t)v * c * sizeof *dt2);
+        const double l2 = sq_nn_bprmax_shared(dh2, dt2, h, table, cand, K, col, n, c, bpreg, elu,
+                                              1.0f, scratch, &ws);
+        assert_true(l2 == l);
+        assert_memory_equal(dh2, dh, (size_t)n * c * sizeof *dh);
+        assert_memory_equal(dt2, dt, (size_t)v * c * sizeof *dt);
+    }
+    omp_set_num_threads(2);
+    sq_nn_ws_free(&ws);
+    free(dh2), free(dt2);
     free(h), free(table), free(cand), free(col), free(dh), free(dt), free(scratch);
     sq_st_free(&f);
 }

@@ -49,7 +49,7 @@ static void test_shared(void **s) {
     c.scratch = calloc(sq_nn_ce_shared_scratch_size(N, V, C), sizeof(float));
     float dh1[N * C] = {0}, dt1[V * C] = {0}, dh2[N * C] = {0}, dt2[V * C] = {0};
     double l1 = sq_nn_ce_shared(dh1, dt1, c.h, c.table, c.cand, V, c.col, N, C, 1.0f, c.scratch);
-    double l2 = sq_nn_ce_full(dh2, dt2, c.h, c.table, c.target, N, V, C, 1.0f, full_scratch);
+    double l2 = sq_nn_ce_full(dh2, dt2, c.h, c.table, c.target, N, V, C, 1.0f, full_scratch, NULL);
     assert_true(fabs(l1 - l2) < 1e-6);
     for (int i = 0; i < N * C; i++) assert_true(fabsf(dh1[i] - dh2[i]) < 1e-6f);
     for (int i = 0; i < V * C; i++) assert_true(fabsf(dt1[i] - dt2[i]) < 1e-6f);
