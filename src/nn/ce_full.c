@@ -24,17 +24,12 @@
 #include <string.h>
 
 #include "nn/ce_full.h"
+#include "nn/ce_full_tiles.h"
 #include "nn/vexp.h"
 #include "shopseq/nn.h"
 
 #define CE_ROWS SQ_CE_ROWS
 #define CE_TILE 128
-
-static inline void chunk(int n, int parts, int idx, int *b, int *e) {
-    int q = n / parts, r = n % parts;
-    *b = idx * q + (idx < r ? idx : r);
-    *e = *b + q + (idx < r);
-}
 
 /* thread u's running max per row (its running sums, as doubles, follow) */
 static inline float *part_max(float *work, size_t per, int C, int u) {
@@ -77,7 +72,7 @@ double sq__ce_full_blas(float *dh, float *dtable, const float *h, const float *t
         float *mx = part_max(work, per, C, t);
         double *sm = (double *)(mx + CE_ROWS); /* 2 floats per double; per is a multiple of 2 */
         int tb, te;
-        chunk(ntiles, T, t, &tb, &te);
+        sq__ce_chunk(ntiles, T, t, &tb, &te);
         for (int r0 = 0; r0 < N; r0 += CE_ROWS) {
             const int R = r0 + CE_ROWS < N ? CE_ROWS : N - r0;
             const float *hb = h + (size_t)r0 * C;
@@ -102,16 +97,9 @@ double sq__ce_full_blas(float *dh, float *dtable, const float *h, const float *t
 #pragma omp barrier
             { /* merge the threads' (max, sum) in thread order, rows split among threads */
                 int rb, re;
-                chunk(R, T, t, &rb, &re);
+                sq__ce_chunk(R, T, t, &rb, &re);
                 for (int r = rb; r < re; r++) {
-                    float m = -INFINITY;
-                    for (int u = 0; u < T; u++) m = fmaxf(m, part_max(work, per, C, u)[r]);
-                    double s = 0.0;
-                    for (int u = 0; u < T; u++) {
-                        const float *mxu = part_max(work, per, C, u);
-                        if (mxu[r] > -INFINITY) s += ((const double *)(mxu + CE_ROWS))[r] * exp((double)mxu[r] - m);
-                    }
-                    lse[r] = m + (float)log(s);
+                    lse[r] = sq__ce_lse_merge(part_max(work, per, C, 0), per, CE_ROWS, T, r);
                     rowloss[r] = lse[r] - lt[r];
                 }
             }
@@ -135,7 +123,7 @@ double sq__ce_full_blas(float *dh, float *dtable, const float *h, const float *t
                 }
 #pragma omp barrier
                 int rb, re;
-                chunk(R, T, t, &rb, &re);
+                sq__ce_chunk(R, T, t, &rb, &re);
                 for (int u = 0; u < T; u++) {
                     const float *p = work + (size_t)u * per + (size_t)CE_ROWS * CE_TILE;
                     for (int r = rb; r < re; r++) {

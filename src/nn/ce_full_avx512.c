@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "nn/ce_full.h"
+#include "nn/ce_full_tiles.h"
 #include "nn/vexp_simd.h"
 
 #define TILE 128 /* items per tile: S^T (TILE, RP) is 512 KB at 1024 rows, in L2 */
@@ -92,12 +93,6 @@ static void gemm(int A, int K, const float *x, ptrdiff_t xa, ptrdiff_t xk, const
 
 int sq__ce_full_avx512_ok(int C) {
     return C > 0 && C % 16 == 0 && __builtin_cpu_supports("avx512f");
-}
-
-static inline void chunk(int n, int parts, int idx, int *b, int *e) {
-    int q = n / parts, r = n % parts;
-    *b = idx * q + (idx < r ? idx : r);
-    *e = *b + q + (idx < r);
 }
 
 static inline size_t up16(size_t n) { return (n + 15) / 16 * 16; }
@@ -200,7 +195,7 @@ double sq__ce_full_avx512(float *dh, float *dtable, const float *h, const float 
                 float *mx = grp + (size_t)gi * pg;
                 double *sm = (double *)(mx + RP);
                 int tb, te;
-                chunk(ntiles, G, gi, &tb, &te);
+                sq__ce_chunk(ntiles, G, gi, &tb, &te);
                 for (int q = 0; q < RP; q++) mx[q] = -INFINITY, sm[q] = 0.0;
                 for (int k = tb; k < te; k++) {
                     const int v0 = k * TILE, w = v0 + TILE < V ? TILE : V - v0;
@@ -217,14 +212,7 @@ double sq__ce_full_avx512(float *dh, float *dtable, const float *h, const float 
                     lse[r] = INFINITY;
                     continue;
                 }
-                float m = -INFINITY;
-                for (int gi = 0; gi < G; gi++) m = fmaxf(m, grp[(size_t)gi * pg + r]);
-                double s = 0.0;
-                for (int gi = 0; gi < G; gi++) {
-                    const float *mx = grp + (size_t)gi * pg;
-                    if (mx[r] > -INFINITY) s += ((const double *)(mx + RP))[r] * exp((double)mx[r] - m);
-                }
-                lse[r] = m + (float)log(s);
+                lse[r] = sq__ce_lse_merge(grp, pg, (size_t)RP, G, r);
                 rowloss[r] = lse[r] - lt[r];
             }
             if (dh) {
@@ -233,7 +221,7 @@ double sq__ce_full_avx512(float *dh, float *dtable, const float *h, const float 
                 for (int gi = 0; gi < G; gi++) {
                     float *dhp = grp + (size_t)gi * pg + (size_t)RP * 3;
                     int tb, te;
-                    chunk(ntiles, G, gi, &tb, &te);
+                    sq__ce_chunk(ntiles, G, gi, &tb, &te);
                     memset(dhp, 0, (size_t)R * C * sizeof *dhp);
                     for (int k = tb; k < te; k++) {
                         const int v0 = k * TILE, w = v0 + TILE < V ? TILE : V - v0;
