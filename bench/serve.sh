@@ -9,8 +9,14 @@
 # 2. Per maxlen: the server on 127.0.0.1 (SERVE_ARGS), then wrk (Debian's, installed when
 #    missing) for DURATION seconds per row, closed loop, CONNS connections:
 #      recs   GET /v1/users/{id}/recommendations?k=10 over 2000 known users in rotation
+#      predict POST /v1/predict {"tasks":["purchase"]} over the same users: the purchase
+#              scorer saved by `shopseq predict --task purchase --save-model` (logistic;
+#              PREDICT_ARGS="--model CKPT" saves the neural head instead) and served with
+#              --predict-model: the user's merged history, the features, the scorer
 #      events POST /v1/events, one event per request (durable: an fsync'd LMDB commit each)
-#    bench/serve_wrk.lua rotates ids and prints throughput and p50/p99/p99.9 latency.
+#    MODES picks the rows (default: all three; events last, as they add to the histories
+#    the other rows read). bench/serve_wrk.lua rotates ids and prints throughput and
+#    p50/p99/p99.9 latency.
 #    cpu_ms/req = the server's user+system CPU time (/proc/PID/stat) per request: the
 #    figure that the machine's other load does not inflate. Peak RSS = VmHWM at the end.
 # 3. The peer: bench/serve_torch.py scores the same requests in-process with PyTorch
@@ -32,6 +38,8 @@ TRAIN_SECONDS=${TRAIN_SECONDS:-150}
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-1 8 64}
 SERVE_ARGS=${SERVE_ARGS:---score-threads 1}
+MODES=${MODES:-recs predict events}
+PREDICT_ARGS=${PREDICT_ARGS:-}
 TORCH_REQUESTS=${TORCH_REQUESTS:-2000}
 PY=/usr/bin/python3
 [ -x "$SQ" ] || { echo "build first: cmake -S . -B $BUILD -DCMAKE_BUILD_TYPE=Release && cmake --build $BUILD -j2" >&2; exit 1; }
@@ -71,6 +79,16 @@ for ML in $MAXLENS; do
     [ -s "$M" ] || { echo "training wrote no checkpoint" >&2; exit 1; }
   fi
 done
+# the purchase head of POST /v1/predict, on the same data (its fingerprint is checked);
+# kept between runs like the checkpoints: delete it to change PREDICT_ARGS
+P=$OUT/purchase.safetensors
+if [ ! -s "$P" ]; then
+  echo "== saving a purchase scorer (shopseq predict --task purchase --save-model) =="
+  # shellcheck disable=SC2086
+  "$SQ" predict "$OUT/shop.sqd" --task purchase $PREDICT_ARGS --out "$OUT/purchase_scores.csv" \
+      --save-model "$P" > /dev/null
+  [ -s "$P" ] || { echo "predict saved no scorer" >&2; exit 1; }
+fi
 # 2000 users of the training data, 20000 items of the catalogue, in a fixed shuffled order
 "$PY" - "$OUT/shop.csv" "$OUT/users.txt" "$OUT/items.txt" <<'PY'
 import random, sys
@@ -101,7 +119,8 @@ for ML in $MAXLENS; do
   rm -rf "$OUT/state_$ML" "$OUT/port"
   # shellcheck disable=SC2086
   "$SQ" serve "$M" --data "$OUT/shop.sqd" --state "$OUT/state_$ML" --port 0 \
-      --port-file "$OUT/port" --token-file "$OUT/token" $SERVE_ARGS 2> "$OUT/server_$ML.log" &
+      --port-file "$OUT/port" --token-file "$OUT/token" --predict-model "$P" $SERVE_ARGS \
+      2> "$OUT/server_$ML.log" &
   PID=$!
   for _ in $(seq 1 600); do [ -s "$OUT/port" ] && break; sleep 0.1; done
   [ -s "$OUT/port" ] || { cat "$OUT/server_$ML.log"; exit 1; }
@@ -112,7 +131,7 @@ for ML in $MAXLENS; do
     printf '%s\t' "$u"; curl -s "$U/v1/users/$u/recommendations?k=10"; echo
   done > "$OUT/server_top_$ML.tsv"
   SERVE_USERS=$OUT/users.txt wrk -t1 -c8 -d2s -s bench/serve_wrk.lua "$U" > /dev/null  # warm-up
-  for mode in recs events; do
+  for mode in $MODES; do
     for c in $CONNS; do
       t=$(( c < 2 ? c : 2 ))
       c0=$(cpu_ticks $PID)

@@ -34,7 +34,8 @@ def main():
     for d in rows:
         n = int(d["requests"])
         cpu = int(d["cpu_ticks"]) / hz * 1000 / n if n else float("nan")
-        what = "GET recommendations k=10" if d["mode"] == "recs" else "POST /v1/events (1 event)"
+        what = {"recs": "GET recommendations k=10", "events": "POST /v1/events (1 event)",
+                "predict": "POST /v1/predict (purchase)"}.get(d["mode"], d["mode"])
         print(f"| {d['maxlen']} | {what} | {d['conns']} | {float(d['rps']):.0f} | {ms(d['p50_us'])} | "
               f"{ms(d['p99_us'])} | {ms(d['p999_us'])} | {int(d['non2xx']) + int(d['sock_errors'])} | {cpu:.2f} |")
     for ml, kb in rss.items():

@@ -1,5 +1,6 @@
 -- wrk script for bench/serve.sh: rotating user ids (and items for POST /v1/events).
--- Env: SERVE_MODE=recs|events, SERVE_USERS=file of user ids (one a line),
+-- Env: SERVE_MODE=recs|events|predict (predict: POST /v1/predict for the purchase head),
+--      SERVE_USERS=file of user ids (one a line),
 --      SERVE_ITEMS=file of item ids, SERVE_TOKEN=bearer token, SERVE_K=k.
 -- done() prints one line: "wrk_result requests=... rps=... p50_us=... p99_us=... p999_us=..."
 local mode = os.getenv("SERVE_MODE") or "recs"
@@ -30,6 +31,10 @@ function request()
     local body = '{"user":"' .. u .. '","item":"' .. it .. '","behavior":"view"}'
     return wrk.format("POST", "/v1/events",
       {["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}, body)
+  end
+  if mode == "predict" then
+    local body = '{"user":"' .. u .. '","tasks":["purchase"]}'
+    return wrk.format("POST", "/v1/predict", {["Content-Type"] = "application/json"}, body)
   end
   return wrk.format("GET", "/v1/users/" .. u .. "/recommendations?k=" .. k)
 end
