@@ -46,6 +46,9 @@ typedef struct sq_model_config {
     uint64_t seed;
     /* model-specific (0 = the model's default; see docs/models.md) */
     float mask_prob;   /* bert4rec: Cloze masking probability */
+    float mask_last;   /* bert4rec: probability that a training sequence instead has only its
+                          last event masked, the recommendation task itself (the official
+                          code adds one such instance per ten Cloze ones); 0 = never */
     int window;        /* itemknn: co-occurrence window; caser: L, the last L items */
     int filters_h;     /* caser: horizontal filters per height */
     int filters_v;     /* caser: vertical filters */

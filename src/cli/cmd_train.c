@@ -31,6 +31,9 @@ static const char usage_text[] =
     "                      = the paper), all. Each needs its column in DATA\n"
     "  --behavior          the same as --features behavior (kept for old scripts)\n"
     "  --mask-prob P       bert4rec: Cloze masking probability (0.6)\n"
+    "  --mask-last P       bert4rec: mask only the last event of a training sequence with\n"
+    "                      probability P, the recommendation task itself (0; the\n"
+    "                      official code's data has one such sequence per 11, P = 0.09)\n"
     "  --init-std X        sasrec: initialise every matrix from N(0, X) instead of the\n"
     "                      paper's xavier normal (0 = xavier; 0.02 = RecBole's choice)\n"
     "  --loss KIND         bce (one sampled negative, the paper), ce (full softmax),\n"
@@ -70,7 +73,7 @@ static const char usage_text[] =
 
 enum {
     O_MODEL = 256, O_DIM, O_BLOCKS, O_HEADS, O_MAXLEN, O_DROPOUT, O_BEHAVIOR, O_FEATURES, O_LOSS,
-    O_NEG, O_LR, O_WD, O_INIT_STD, O_MASK_PROB, O_BATCH, O_EPOCHS, O_EVAL_EVERY, O_PATIENCE, O_EVAL_USERS,
+    O_NEG, O_LR, O_WD, O_INIT_STD, O_MASK_PROB, O_MASK_LAST, O_BATCH, O_EPOCHS, O_EVAL_EVERY, O_PATIENCE, O_EVAL_USERS,
     O_MAXSEC, O_SEED,
     O_THREADS, O_RESUME, O_OUT, O_QUIET, O_BPREG, O_ELU, O_ALPHA, O_BATCHING, O_LOGQ
 };
@@ -93,7 +96,8 @@ int sq_cmd_train(int argc, char **argv) {
         {"negatives", required_argument, 0, O_NEG}, {"lr", required_argument, 0, O_LR},
         {"weight-decay", required_argument, 0, O_WD},
         {"init-std", required_argument, 0, O_INIT_STD},
-        {"mask-prob", required_argument, 0, O_MASK_PROB}, {"batch", required_argument, 0, O_BATCH},
+        {"mask-prob", required_argument, 0, O_MASK_PROB},
+        {"mask-last", required_argument, 0, O_MASK_LAST}, {"batch", required_argument, 0, O_BATCH},
         {"epochs", required_argument, 0, O_EPOCHS},
         {"eval-every", required_argument, 0, O_EVAL_EVERY},
         {"patience", required_argument, 0, O_PATIENCE},
@@ -157,6 +161,10 @@ int sq_cmd_train(int argc, char **argv) {
         case O_MASK_PROB:
             if (num("--mask-prob", optarg, 0.01, 1, &x)) return SQ_EXIT_USAGE;
             cfg.mask_prob = (float)x;
+            break;
+        case O_MASK_LAST:
+            if (num("--mask-last", optarg, 0, 1, &x)) return SQ_EXIT_USAGE;
+            cfg.mask_last = (float)x;
             break;
         case O_INIT_STD:
             if (num("--init-std", optarg, 0, 1, &x)) return SQ_EXIT_USAGE;
@@ -231,6 +239,8 @@ int sq_cmd_train(int argc, char **argv) {
         return sq_cli_usage("train", "--init-std applies to sasrec only (model '%s')", cfg.model);
     if (cfg.mask_prob > 0.0f && strcmp(cfg.model, "bert4rec") != 0)
         return sq_cli_usage("train", "--mask-prob applies to bert4rec only (model '%s')", cfg.model);
+    if (cfg.mask_last > 0.0f && strcmp(cfg.model, "bert4rec") != 0)
+        return sq_cli_usage("train", "--mask-last applies to bert4rec only (model '%s')", cfg.model);
     if (cfg.dim % cfg.heads)
         return sq_cli_usage("train", "--dim (%d) must be a multiple of --heads (%d)", cfg.dim, cfg.heads);
     sq_nn_init(threads);

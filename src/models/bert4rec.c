@@ -13,7 +13,9 @@
  * j+1 (model.h); the model rebuilds the whole sequence item[r0..r1) + target[r1-1] and masks
  * each token with probability cfg.mask_prob using sq_nn_hash_uniform(batch seed, token
  * index) (always [mask], as the official code); a sequence with no masked token gets its
- * last one masked, so that every sequence contributes. Loss: mean softmax cross-entropy over
+ * last one masked, so that every sequence contributes. With probability cfg.mask_last a
+ * sequence is masked at its last token only (the official code's force-last instances: the
+ * recommendation task itself, which random Cloze masks rarely pose). Loss: mean softmax cross-entropy over
  * the masked tokens: over the full catalogue (--loss ce, the paper), or (--loss shared) over
  * the batch's masked targets plus cfg.negatives uniform items shared by all rows.
  * Recommendation: the sequence's events followed by [mask]; the scores at the [mask].
@@ -93,12 +95,14 @@ static sq_status create(sq_model **out, const sq_model_config *cfg, sq_error *er
     const int C = cfg->dim, B = cfg->blocks, H = cfg->heads;
     if (C <= 0 || B < 1 || H <= 0 || C % H || cfg->maxlen <= 0 || cfg->n_items <= 0 ||
         cfg->batch <= 0 || cfg->dropout < 0.0f || cfg->dropout >= 1.0f ||
-        cfg->mask_prob < 0.0f || cfg->mask_prob > 1.0f)
+        cfg->mask_prob < 0.0f || cfg->mask_prob > 1.0f || !(cfg->mask_last >= 0.0f) ||
+        cfg->mask_last > 1.0f)
         return sq_error_set(err, SQ_ERR_USAGE,
                             "bert4rec: bad config (dim %d a multiple of heads %d, blocks %d >= 1, "
-                            "maxlen %d, items %d, batch %d, dropout %g, mask_prob %g)",
+                            "maxlen %d, items %d, batch %d, dropout %g, mask_prob %g, "
+                            "mask_last %g)",
                             C, H, B, cfg->maxlen, cfg->n_items, cfg->batch, (double)cfg->dropout,
-                            (double)cfg->mask_prob);
+                            (double)cfg->mask_prob, (double)cfg->mask_last);
     if (cfg->loss != SQ_LOSS_CE && cfg->loss != SQ_LOSS_SHARED)
         return sq_error_set(err, SQ_ERR_USAGE, "bert4rec: --loss must be ce or shared");
     bert *m = calloc(1, sizeof *m);
@@ -336,6 +340,8 @@ void sq_bert4rec_encoder_backward(sq_model *mm, const float *dh) {
     sq__side_backward(&m->side, &m->base, &m->side_in, N, m->dr);
 }
 
+enum { MASK_LAST_STREAM = 0x5bd1e995 };
+
 /* Builds the token batch from a model batch: with targets (training), the whole sequences
  * with Cloze masking; without, the events followed by [mask]. Fills mrow/mtgt (M). */
 static void build_tokens(bert *m, const sq_batch *b, int train) {
@@ -348,6 +354,11 @@ static void build_tokens(bert *m, const sq_batch *b, int train) {
         int L = r1 - r0;
         if (L > maxpos - 1) L = maxpos - 1; /* keep the last maxlen events */
         const int first = r1 - L, T = L + 1, M0 = M;
+        /* a force-last sequence: only the appended target is masked (its own hash stream,
+         * so the Cloze draws of other sequences do not move) */
+        const int last_only = train && b->target && L > 0 && m->base.cfg.mask_last > 0.0f &&
+                              sq_nn_hash_uniform(b->seed ^ MASK_LAST_STREAM, (uint64_t)s) <
+                                  m->base.cfg.mask_last;
         for (int j = 0; j < T; j++, t++) {
             const int r = first + j;
             uint32_t item;
@@ -358,7 +369,8 @@ static void build_tokens(bert *m, const sq_batch *b, int train) {
             m->beh[t] = j < L && b->behavior ? b->behavior[r] : 0;
             m->gap[t] = j < L && b->gap ? b->gap[r] : 0;
             m->pos[t] = maxpos - T + j;
-            if (train && b->target && L > 0 && sq_nn_hash_uniform(b->seed, (uint64_t)t) < rho) {
+            if (train && b->target && L > 0 && !last_only &&
+                sq_nn_hash_uniform(b->seed, (uint64_t)t) < rho) {
                 m->mrow[M] = t;
                 m->mtgt[M++] = item;
                 m->tok[t] = (uint32_t)m->V;
