@@ -106,7 +106,8 @@ void sq_nn_embedding_backward(float *dtable, const float *dout, const uint32_t *
 
 /* ---- linear (linear.c) ----  w (OC, IC) as in PyTorch, b (OC) or NULL.
  * out (N, OC) = in (N, IC) . w^T + b        (overwrites out)
- * din (N, IC) += dout . w   (if din),  dw += dout^T . in,  db += sum_rows dout */
+ * din (N, IC) += dout . w   (if din),  dw += dout^T . in  (if dw; else in is not read),
+ * db += sum_rows dout  (if db) */
 void sq_nn_linear_forward(float *out, const float *in, const float *w, const float *b, int N,
                           int IC, int OC);
 void sq_nn_linear_backward(float *din, float *dw, float *db, const float *dout, const float *in,

@@ -40,8 +40,9 @@ void sq_nn_linear_backward(float *din, float *dw, float *db, const float *dout, 
         /* weight rows [o0, o1) belong to this thread: dw[o] += sum_i dout[i,o] in[i] */
         chunk(OC, nt, t, &o0, &o1);
         if (o1 > o0 && N > 0) {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, IC, N, 1.0f, dout + o0,
-                        OC, in, IC, 1.0f, dw + (size_t)o0 * IC, IC);
+            if (dw)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, IC, N, 1.0f,
+                            dout + o0, OC, in, IC, 1.0f, dw + (size_t)o0 * IC, IC);
             if (db)
                 for (int o = o0; o < o1; o++) {
                     float s = 0.0f;

@@ -11,17 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/gru_gates.h"
 #include "shopseq/nn.h"
 
-static inline float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 size_t sq_nn_gru_cache_size(int N, int H) { return (size_t)N * 4 * H; }
 size_t sq_nn_gru_scratch_size(int N, int H) { return (size_t)N * 7 * H; }
 size_t sq_nn_lstm_cache_size(int N, int H) { return (size_t)N * 5 * H; }
 size_t sq_nn_lstm_scratch_size(int N, int H) { return (size_t)N * 5 * H; }
 
-/* ---- GRU ----  cache row: [r z n ghn] with ghn = W_hn h_prev + b_hn
- *   r = s(a_r), z = s(a_z), n = tanh(gx_n + r * ghn), h = (1 - z) n + z h_prev */
+/* ---- GRU ----  cache row: [r z n ghn] with ghn = W_hn h_prev + b_hn (gru_gates.h) */
 void sq_nn_gru_forward(float *out, float *cache, const float *x, const float *w_ih,
                        const float *w_hh, const float *b_ih, const float *b_hh, const int *seq_off,
                        int n_seq, int IC, int H) {
@@ -43,16 +42,7 @@ void sq_nn_gru_forward(float *out, float *cache, const float *x, const float *w_
                 float *h = out + (size_t)t * H;
                 memcpy(gh, b_hh, (size_t)G * sizeof *gh);
                 if (hp) cblas_sgemv(CblasRowMajor, CblasNoTrans, G, H, 1.0f, w_hh, H, hp, 1, 1.0f, gh, 1);
-                for (int k = 0; k < H; k++) {
-                    float r = sigm(c[k] + b_ih[k] + gh[k]);
-                    float z = sigm(c[H + k] + b_ih[H + k] + gh[H + k]);
-                    float n = tanhf(c[2 * H + k] + b_ih[2 * H + k] + r * gh[2 * H + k]);
-                    c[k] = r;
-                    c[H + k] = z;
-                    c[2 * H + k] = n;
-                    c[3 * H + k] = gh[2 * H + k];
-                    h[k] = (1.0f - z) * n + z * (hp ? hp[k] : 0.0f);
-                }
+                sq__gru_row_forward(c, h, gh, b_ih, hp, H);
             }
         }
         free(gh);
@@ -77,21 +67,11 @@ void sq_nn_gru_backward(float *dx, float *dw_ih, float *dw_hh, float *db_ih, flo
                 const float *hp = t > r0 ? out + (size_t)(t - 1) * H : NULL;
                 float *ax = dgx + (size_t)t * G, *ah = dgh + (size_t)t * G;
                 float *hpr = hprev + (size_t)t * H;
+                for (int k = 0; k < H; k++) dhn[k] += dout[(size_t)t * H + k]; /* g at h_t */
+                sq__gru_row_backward(ax, ah, c, dhn, hp, H);
                 for (int k = 0; k < H; k++) {
-                    const float r = c[k], z = c[H + k], n = c[2 * H + k], ghn = c[3 * H + k];
-                    const float hpk = hp ? hp[k] : 0.0f;
-                    const float g = dout[(size_t)t * H + k] + dhn[k];
-                    const float dan = g * (1.0f - z) * (1.0f - n * n);
-                    const float daz = g * (hpk - n) * z * (1.0f - z);
-                    const float dar = dan * ghn * r * (1.0f - r);
-                    ax[k] = dar;
-                    ax[H + k] = daz;
-                    ax[2 * H + k] = dan;
-                    ah[k] = dar;
-                    ah[H + k] = daz;
-                    ah[2 * H + k] = dan * r;
-                    dh[k] = g * z;
-                    hpr[k] = hpk;
+                    dh[k] = dhn[k] * c[H + k]; /* through z */
+                    hpr[k] = hp ? hp[k] : 0.0f;
                 }
                 if (t > r0)
                     cblas_sgemv(CblasRowMajor, CblasTrans, G, H, 1.0f, w_hh, H, ah, 1, 1.0f, dh, 1);
@@ -128,10 +108,10 @@ void sq_nn_lstm_forward(float *out, float *cache, const float *x, const float *w
                 memcpy(gh, b_hh, (size_t)G * sizeof *gh);
                 if (hp) cblas_sgemv(CblasRowMajor, CblasNoTrans, G, H, 1.0f, w_hh, H, hp, 1, 1.0f, gh, 1);
                 for (int k = 0; k < H; k++) {
-                    float ig = sigm(c[k] + b_ih[k] + gh[k]);
-                    float fg = sigm(c[H + k] + b_ih[H + k] + gh[H + k]);
+                    float ig = sq__sigm(c[k] + b_ih[k] + gh[k]);
+                    float fg = sq__sigm(c[H + k] + b_ih[H + k] + gh[H + k]);
                     float gg = tanhf(c[2 * H + k] + b_ih[2 * H + k] + gh[2 * H + k]);
-                    float og = sigm(c[3 * H + k] + b_ih[3 * H + k] + gh[3 * H + k]);
+                    float og = sq__sigm(c[3 * H + k] + b_ih[3 * H + k] + gh[3 * H + k]);
                     float cc = fg * (cp ? cp[k] : 0.0f) + ig * gg;
                     c[k] = ig;
                     c[H + k] = fg;

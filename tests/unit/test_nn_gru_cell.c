@@ -1,6 +1,6 @@
 /* One GRU step (sq_nn_gru_cell_*): finite differences of every input, the initial state and
- * every weight; no state = the packed-sequence GRU on length-1 sequences; and two chained
- * steps = the packed GRU on length-2 sequences. */
+ * every weight; no state = the packed-sequence GRU on length-1 sequences, forward and
+ * backward; and two chained steps = the packed GRU on length-2 sequences. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -104,6 +104,29 @@ static void test_matches_sequence_gru(void **s) {
             assert_true(fabsf(step1[i * H + k] - seq_out[(2 * i) * H + k]) < 1e-6f);
             assert_true(fabsf(step2[i * H + k] - seq_out[(2 * i + 1) * H + k]) < 1e-6f);
         }
+    /* backward from zero state = the packed GRU's on length-1 sequences */
+    float cache1[N * 4 * H], out1[N * H], dx[2][N * IC], dwih[2][G * IC], dwhh[2][G * H],
+        dbih[2][G], dbhh[2][G];
+    memset(dx, 0, sizeof dx), memset(dwih, 0, sizeof dwih), memset(dwhh, 0, sizeof dwhh);
+    memset(dbih, 0, sizeof dbih), memset(dbhh, 0, sizeof dbhh);
+    for (int i = 0; i <= N; i++) off[i] = i;
+    float *scr = calloc(sq_nn_gru_scratch_size(N, H) + sq_nn_gru_cell_scratch_size(N, H), sizeof(float));
+    sq_nn_gru_forward(out1, cache1, c.x, c.wih, c.whh, c.bih, c.bhh, off, N, IC, H);
+    sq_nn_gru_backward(dx[0], dwih[0], dwhh[0], dbih[0], dbhh[0], c.R, cache1, out1, c.x, c.wih,
+                       c.whh, off, N, IC, H, scr);
+    sq_nn_gru_cell_forward(step1, c.cache, c.x, NULL, c.wih, c.whh, c.bih, c.bhh, N, IC, H);
+    sq_nn_gru_cell_backward(dx[1], NULL, dwih[1], dwhh[1], dbih[1], dbhh[1], c.R, c.cache, c.x,
+                            NULL, c.wih, c.whh, N, IC, H, scr);
+    const struct { const char *name; const float *a, *b; int n; } g[] = {
+        {"dx", dx[0], dx[1], N * IC}, {"dw_ih", dwih[0], dwih[1], G * IC},
+        {"dw_hh", dwhh[0], dwhh[1], G * H}, {"db_ih", dbih[0], dbih[1], G},
+        {"db_hh", dbhh[0], dbhh[1], G}};
+    for (size_t q = 0; q < sizeof g / sizeof *g; q++)
+        for (int i = 0; i < g[q].n; i++)
+            if (!(fabsf(g[q].a[i] - g[q].b[i]) <= 1e-6f * (1.0f + fabsf(g[q].a[i]))))
+                fail_msg("cell %s[%d] %.9g, packed GRU %.9g", g[q].name, i, (double)g[q].b[i],
+                         (double)g[q].a[i]);
+    free(scr);
 }
 
 int main(void) {
