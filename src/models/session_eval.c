@@ -16,7 +16,7 @@ sq_status sq_evaluate_next(sq_model *m, const sq_dataset *train, const sq_datase
                            uint32_t max_sequences, sq_eval_result *r, sq_error *err) {
     memset(r, 0, sizeof *r);
     const double t0 = now_s();
-    const int V = m->cfg.n_items, B = m->cfg.batch, ML = m->cfg.maxlen;
+    const int V = m->cfg.n_items, B = m->cfg.batch, ML = m->cfg.maxlen, use_gap = m->cfg.use_gap;
     if ((uint32_t)V != train->n_items)
         return sq_error_set(err, SQ_ERR_USAGE, "model has %d items, training data %u", V,
                             train->n_items);
@@ -61,7 +61,7 @@ sq_status sq_evaluate_next(sq_model *m, const sq_dataset *train, const sq_datase
             for (uint64_t e = test->user_offsets[u]; e < test->user_offsets[u + 1]; e++)
                 if (map[test->item[e]] != SQ_NONE) {
                     seq[L] = map[test->item[e]];
-                    sgap[L] = L ? sq_gap_bucket(prev, test->time_ms[e]) : 0;
+                    if (use_gap) sgap[L] = L ? sq_gap_bucket(prev, test->time_ms[e]) : 0;
                     prev = test->time_ms[e];
                     sbeh[L++] = test->behavior[e];
                 }
@@ -72,7 +72,7 @@ sq_status sq_evaluate_next(sq_model *m, const sq_dataset *train, const sq_datase
         for (int j = 1; j < L || (u == test->n_users && j == 1); j++) {
             if (n > 0 && (n == B || u == test->n_users)) {
                 sq_batch b = {.n_seq = n, .seq_off = off, .item = item, .behavior = beh,
-                             .gap = gap, .pos = pos};
+                             .gap = use_gap ? gap : NULL, .pos = pos};
                 sq_model_score(m, &b, scores);
 #pragma omp parallel for schedule(static)
                 for (int i = 0; i < n; i++) {
@@ -98,7 +98,7 @@ sq_status sq_evaluate_next(sq_model *m, const sq_dataset *train, const sq_datase
             for (int q = 0; q < len; q++) {
                 item[off[n] + q] = seq[beg + q];
                 beh[off[n] + q] = sbeh[beg + q];
-                gap[off[n] + q] = sgap[beg + q];
+                if (use_gap) gap[off[n] + q] = sgap[beg + q];
                 pos[off[n] + q] = ML - len + q;
             }
             tgt[n] = seq[j];

@@ -75,7 +75,7 @@ void sq__session_epoch(sq__session_train *s, sq_model *m, const sq_dataset *ds,
                        const sq_train_opts *o, const sq_nn_adamw *opt, int epoch,
                        const sq__item_sampler *smp, double t0, double *loss_sum, double *rows,
                        int *steps) {
-    const int NS = smp && smp->cdf ? s->n_neg : 0;
+    const int NS = smp && smp->cdf ? s->n_neg : 0, use_gap = m->cfg.use_gap;
     sq__session_batcher *sb = &s->sb;
     sq__sb_rewind(sb);
     sq_nn_rng rng; /* dropout and sample streams: (seed, epoch) only, so resume is exact */
@@ -87,10 +87,11 @@ void sq__session_epoch(sq__session_train *s, sq_model *m, const sq_dataset *ds,
             const uint64_t ev = sb->event[i];
             s->beh[i] = ds->behavior[ev];
             /* a row starting its sequence has no previous event (sq_gap_fill's rule) */
-            s->gap[i] = sb->state_src[i] >= 0 ? sq_gap_bucket(ds->time_ms[ev - 1], ds->time_ms[ev]) : 0;
+            if (use_gap)
+                s->gap[i] = sb->state_src[i] >= 0 ? sq_gap_bucket(ds->time_ms[ev - 1], ds->time_ms[ev]) : 0;
         }
         sq_batch bt = {.n_seq = r, .seq_off = sb->seq_off, .item = sb->item, .behavior = s->beh,
-                       .gap = s->gap, .pos = s->pos, .target = sb->target,
+                       .gap = use_gap ? s->gap : NULL, .pos = s->pos, .target = sb->target,
                        .state_src = sb->state_src, .seed = sq_nn_rng_next(&rng)};
         if (smp) {
             bt.logq_pop = smp->logq_pop;

@@ -99,6 +99,7 @@ int sq__train_span(const sq_dataset *ds, uint32_t u, int all_events, uint64_t *b
 
 typedef struct {
     int cap_seq, maxlen, K;
+    int use_gap; /* the model reads time gaps: fill bt->gap (else b.gap = NULL) */
     int *seq_off, *pos;
     uint32_t *item, *target, *neg, *hist;
     uint8_t *beh, *gap;
@@ -116,9 +117,10 @@ static void batcher_free(batcher *bt) {
     free(bt->hist);
 }
 
-static int batcher_init(batcher *bt, int cap_seq, int maxlen, int K, size_t max_hist) {
+static int batcher_init(batcher *bt, int cap_seq, int maxlen, int K, size_t max_hist, int use_gap) {
     memset(bt, 0, sizeof *bt);
     size_t rows = (size_t)cap_seq * maxlen;
+    bt->use_gap = use_gap;
     bt->cap_seq = cap_seq;
     bt->maxlen = maxlen;
     bt->K = K;
@@ -181,7 +183,7 @@ static void batcher_add(batcher *bt, const sq_dataset *ds, uint64_t b, uint64_t 
             }
         }
     }
-    sq_gap_fill(bt->gap + r, ds->time_ms, b, in_beg, L); /* b: the user's first event */
+    if (bt->use_gap) sq_gap_fill(bt->gap + r, ds->time_ms, b, in_beg, L); /* b: the user's first event */
     bt->seq_off[s + 1] = r + L;
     bt->b.n_seq = s + 1;
 }
@@ -189,7 +191,8 @@ static void batcher_add(batcher *bt, const sq_dataset *ds, uint64_t b, uint64_t 
 static void batcher_reset(batcher *bt, int train) {
     bt->seq_off[0] = 0;
     bt->b = (sq_batch){.n_seq = 0, .seq_off = bt->seq_off, .item = bt->item, .behavior = bt->beh,
-                       .gap = bt->gap, .pos = bt->pos, .target = train ? bt->target : NULL,
+                       .gap = bt->use_gap ? bt->gap : NULL, .pos = bt->pos,
+                       .target = train ? bt->target : NULL,
                        .neg = train && bt->K ? bt->neg : NULL, .n_neg = bt->K};
 }
 
@@ -217,7 +220,7 @@ sq_status sq_evaluate(sq_model *m, const sq_dataset *ds, const sq_eval_opts *o,
     uint32_t *users = malloc((size_t)B * sizeof *users);
     int64_t *tgt = malloc((size_t)B * sizeof *tgt);
     double *acc = calloc((size_t)B * 3 * SQ_EVAL_NK, sizeof *acc);
-    if (!scores || !users || !tgt || !acc || batcher_init(&bt, B, m->cfg.maxlen, 0, 0) != 0) {
+    if (!scores || !users || !tgt || !acc || batcher_init(&bt, B, m->cfg.maxlen, 0, 0, m->cfg.use_gap) != 0) {
         free(scores);
         free(users);
         free(tgt);
@@ -307,7 +310,7 @@ sq_status sq_recommend(sq_model *m, const sq_dataset *ds, const uint32_t *users,
     if (k > V) k = V;
     batcher bt;
     float *scores = malloc((size_t)B * V * sizeof *scores);
-    if (!scores || batcher_init(&bt, B, m->cfg.maxlen, 0, 0) != 0) {
+    if (!scores || batcher_init(&bt, B, m->cfg.maxlen, 0, 0, m->cfg.use_gap) != 0) {
         free(scores);
         return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
     }
@@ -464,7 +467,7 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
     uint32_t *shared_neg = malloc((size_t)(smp.cdf ? cfg->negatives : 1) * sizeof *shared_neg);
     batcher bt;
     if (!train_users || !best_w || !shared_neg ||
-        batcher_init(&bt, cfg->batch, cfg->maxlen, K, max_user_events(ds)) != 0) {
+        batcher_init(&bt, cfg->batch, cfg->maxlen, K, max_user_events(ds), cfg->use_gap) != 0) {
         free(train_users);
         free(best_w);
         free(shared_neg);

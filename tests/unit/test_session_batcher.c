@@ -328,6 +328,48 @@ static void test_train_progress_lines(void **s) {
     sq_dataset_close(&ds);
 }
 
+/* with --features gap the time gaps reach training, padded or session-parallel (batches
+ * leave them out only for models without the feature): the rows of the buckets in the data
+ * (0: first event, 1: under a second) learn, an unused bucket's row does not move (no
+ * weight decay) */
+static void test_gap_feature_trains(void **s) {
+    (void)s;
+    char p[1100];
+    snprintf(p, sizeof p, "%s/gap.sqd", dir);
+    make_dataset(p);
+    sq_dataset ds = {0};
+    sq_error err = {0};
+    assert_int_equal(sq_dataset_open(&ds, p, &err), SQ_OK);
+    for (int sp = 0; sp < 2; sp++) {
+        sq_model_config c;
+        sq_model_config_default(&c);
+        c.n_items = NI;
+        assert_int_equal(sq_model_config_preset(&c, "gru4rec", &err), SQ_OK);
+        c.dim = 8;
+        c.batch = 8;
+        c.loss = SQ_LOSS_CE;
+        c.use_gap = 1;
+        sq_model *m;
+        assert_int_equal(sq_model_create(&m, &c, &err), SQ_OK);
+        const int gi = sq_nn_params_find(&m->params, "gap_emb.weight");
+        assert_true(gi >= 0);
+        float before[3][8];
+        for (int row = 0; row < 3; row++)
+            memcpy(before[row], sq_nn_param(&m->params, gi) + (size_t)(row == 2 ? 5 : row) * 8,
+                   sizeof before[row]);
+        sq_train_opts o = {.epochs = 1, .lr = 0.01f,
+                           .batching = sp ? SQ_BATCHING_SESSION : SQ_BATCHING_PADDED};
+        sq_train_result r;
+        assert_int_equal(sq_train(m, &ds, &o, &r, &err), SQ_OK);
+        const float *g = sq_nn_param(&m->params, gi);
+        assert_memory_not_equal(g, before[0], sizeof before[0]);
+        assert_memory_not_equal(g + 8, before[1], sizeof before[1]);
+        assert_memory_equal(g + 5 * 8, before[2], sizeof before[2]);
+        sq_model_free(m);
+    }
+    sq_dataset_close(&ds);
+}
+
 static int setup(void **state) {
     (void)state;
     const char *tmp = getenv("SQ_TMPDIR");
@@ -344,6 +386,6 @@ int main(void) {
         cmocka_unit_test(test_model_steps_match_sequences),
         cmocka_unit_test(test_train_learns_deterministic),
         cmocka_unit_test(test_train_is_the_documented_loop),
-        cmocka_unit_test(test_train_progress_lines)};
+        cmocka_unit_test(test_train_progress_lines), cmocka_unit_test(test_gap_feature_trains)};
     return cmocka_run_group_tests(tests, setup, NULL);
 }
