@@ -25,6 +25,8 @@ typedef struct sq_compare_opts {
     int epochs;          /* neural models; the counting baselines take one pass (20) */
     int eval_every;      /* validate every N epochs (0 = max(1, epochs/5)) */
     int patience;        /* early stop after N validations without improvement (3) */
+    float lr_drop;       /* reduce on plateau (sq_train_opts.lr_drop; 0 = stop at once) */
+    int lr_drops;        /* at most this many drops (2) */
     uint32_t eval_users; /* validation users (0 = all) */
     uint32_t test_users; /* test users (0 = all) */
     int maxlen, batch;   /* > 0 overrides every model's (maxlen: neural models only) */

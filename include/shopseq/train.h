@@ -74,10 +74,16 @@ typedef struct sq_train_opts {
     float logq;         /* > 0, shared loss: logQ correction of the sampled softmax, the
                            official GRU4Rec's logq (target columns lowered by logq*log(count),
                            sampled-only ones by sample_alpha times that) */
+    float lr_drop;      /* in (0, 1): when validation has not improved for `patience`
+                           validations, go back to the best weights and optimizer state and
+                           multiply the learning rate by lr_drop instead of stopping, at most
+                           lr_drops times (reduce on plateau); 0 = stop at once */
+    int lr_drops;
 } sq_train_opts;
 
 typedef struct sq_train_result {
     int epochs_run, best_epoch;
+    int lr_drops_done; /* learning-rate drops taken (lr_drop), including a resumed run's */
     double best_ndcg10, seconds_per_epoch, events_per_second, last_loss;
 } sq_train_result;
 

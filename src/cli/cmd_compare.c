@@ -28,6 +28,9 @@ static const char usage_text[] =
     "  --max-seconds S     training time limit per model (0 = none)\n"
     "  --eval-every N      validate every N epochs (max(1, epochs/5))\n"
     "  --patience N        early stop after N validations without improvement (3)\n"
+    "  --lr-drop F         on a plateau go back to the best epoch and multiply the\n"
+    "                      learning rate by F instead of stopping (0 = stop)\n"
+    "  --lr-drops N        at most N such drops (2)\n"
     "  --eval-users N      validation users (0 = all)\n"
     "  --test-users N      test users (0 = all)\n"
     "  --maxlen N          override every model's maxlen (e.g. 50 for short histories)\n"
@@ -68,14 +71,15 @@ static const char usage_text[] =
     "  shopseq compare beauty.sqd --models sasrec,gru4rec,pop,markov --epochs 10\n";
 
 int sq_cmd_compare(int argc, char **argv) {
-    enum { O_MODELS = 256, O_EPOCHS, O_MAXSEC, O_EVERY, O_PAT, O_EVU, O_TESTU, O_MAXLEN, O_BATCH,
+    enum { O_MODELS = 256, O_EPOCHS, O_MAXSEC, O_EVERY, O_PAT, O_LR_DROP, O_LR_DROPS, O_EVU, O_TESTU, O_MAXLEN, O_BATCH,
            O_LR, O_SEED, O_THREADS, O_JSON, O_QUIET, O_TEST, O_DIM, O_LOSS, O_NEG, O_DROP, O_BEH, O_FEAT, O_KEEP,
            O_BPREG, O_ELU, O_ALPHA, O_BATCHING, O_LOGQ };
     static const struct option opts[] = {
         {"models", required_argument, 0, O_MODELS}, {"epochs", required_argument, 0, O_EPOCHS},
         {"max-seconds", required_argument, 0, O_MAXSEC},
         {"eval-every", required_argument, 0, O_EVERY},
-        {"patience", required_argument, 0, O_PAT}, {"eval-users", required_argument, 0, O_EVU},
+        {"patience", required_argument, 0, O_PAT},
+        {"lr-drop", required_argument, 0, O_LR_DROP}, {"lr-drops", required_argument, 0, O_LR_DROPS}, {"eval-users", required_argument, 0, O_EVU},
         {"test-users", required_argument, 0, O_TESTU}, {"maxlen", required_argument, 0, O_MAXLEN},
         {"batch", required_argument, 0, O_BATCH}, {"lr", required_argument, 0, O_LR},
         {"seed", required_argument, 0, O_SEED}, {"threads", required_argument, 0, O_THREADS},
@@ -114,6 +118,7 @@ int sq_cmd_compare(int argc, char **argv) {
             UINT(O_EPOCHS, "--epochs", 1, 1000000, st.epochs)
             UINT(O_EVERY, "--eval-every", 0, 1000000, st.eval_every)
             UINT(O_PAT, "--patience", 0, 1000000, st.patience)
+            UINT(O_LR_DROPS, "--lr-drops", 1, 1000, st.lr_drops)
             UINT(O_EVU, "--eval-users", 0, 4000000000u, st.eval_users)
             UINT(O_TESTU, "--test-users", 0, 4000000000u, st.test_users)
             UINT(O_MAXLEN, "--maxlen", 1, 4096, st.maxlen)
@@ -127,6 +132,11 @@ int sq_cmd_compare(int argc, char **argv) {
             if (sq_cli_parse_double(optarg, &x) || x < 0)
                 return sq_cli_usage("compare", "--max-seconds needs a number >= 0, got '%s'", optarg);
             st.max_seconds = x;
+            break;
+        case O_LR_DROP:
+            if (sq_cli_parse_double(optarg, &x) || x < 0 || x >= 1)
+                return sq_cli_usage("compare", "--lr-drop needs a number in [0, 1), got '%s'", optarg);
+            st.lr_drop = (float)x;
             break;
         case O_LR:
             if (sq_cli_parse_double(optarg, &x) || x <= 0 || x > 10)

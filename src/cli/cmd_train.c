@@ -59,6 +59,10 @@ static const char usage_text[] =
     "  --eval-every N      validate every N epochs (5; 0 = never)\n"
     "  --patience N        stop after N validations without improvement (5; 0 = never)\n"
     "  --eval-users N      validate on the first N users only (0 = all)\n"
+    "  --lr-drop F         on a plateau (--patience validations without gain) go back to\n"
+    "                      the best epoch's weights and multiply the learning rate by F\n"
+    "                      instead of stopping (0 = stop; e.g. 0.1)\n"
+    "  --lr-drops N        at most N such drops, then stop (2)\n"
     "  --max-seconds S     stop training after S seconds (0 = no limit)\n"
     "  --seed N            initialisation, data order, negatives, dropout (42)\n"
     "  --threads N         OpenMP threads (default: all cores)\n"
@@ -74,7 +78,7 @@ static const char usage_text[] =
 enum {
     O_MODEL = 256, O_DIM, O_BLOCKS, O_HEADS, O_MAXLEN, O_DROPOUT, O_BEHAVIOR, O_FEATURES, O_LOSS,
     O_NEG, O_LR, O_WD, O_INIT_STD, O_MASK_PROB, O_MASK_LAST, O_BATCH, O_EPOCHS, O_EVAL_EVERY, O_PATIENCE, O_EVAL_USERS,
-    O_MAXSEC, O_SEED,
+    O_MAXSEC, O_LR_DROP, O_LR_DROPS, O_SEED,
     O_THREADS, O_RESUME, O_OUT, O_QUIET, O_BPREG, O_ELU, O_ALPHA, O_BATCHING, O_LOGQ
 };
 
@@ -102,7 +106,8 @@ int sq_cmd_train(int argc, char **argv) {
         {"eval-every", required_argument, 0, O_EVAL_EVERY},
         {"patience", required_argument, 0, O_PATIENCE},
         {"eval-users", required_argument, 0, O_EVAL_USERS},
-        {"max-seconds", required_argument, 0, O_MAXSEC}, {"seed", required_argument, 0, O_SEED},
+        {"max-seconds", required_argument, 0, O_MAXSEC},
+        {"lr-drop", required_argument, 0, O_LR_DROP}, {"lr-drops", required_argument, 0, O_LR_DROPS}, {"seed", required_argument, 0, O_SEED},
         {"threads", required_argument, 0, O_THREADS}, {"resume", required_argument, 0, O_RESUME},
         {"out", required_argument, 0, O_OUT}, {"quiet", no_argument, 0, O_QUIET},
         {"bpreg", required_argument, 0, O_BPREG}, {"final-elu", required_argument, 0, O_ELU},
@@ -111,7 +116,7 @@ int sq_cmd_train(int argc, char **argv) {
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     sq_model_config cfg;
     sq_model_config_default(&cfg);
-    sq_train_opts to = {.epochs = 200, .lr = 1e-3f, .eval_every = 5, .patience = 5};
+    sq_train_opts to = {.epochs = 200, .lr = 1e-3f, .eval_every = 5, .patience = 5, .lr_drops = 2};
     const char *out = NULL, *resume = NULL;
     int threads = 0, quiet = 0;
     double x;
@@ -149,6 +154,7 @@ int sq_cmd_train(int argc, char **argv) {
             INTFLAG(O_EVAL_EVERY, "--eval-every", 0, 1000000, to.eval_every)
             INTFLAG(O_PATIENCE, "--patience", 0, 1000000, to.patience)
             INTFLAG(O_THREADS, "--threads", 1, 1024, threads)
+            INTFLAG(O_LR_DROPS, "--lr-drops", 1, 1000, to.lr_drops)
 #undef INTFLAG
         case O_EVAL_USERS:
             if (num("--eval-users", optarg, 0, 4e9, &x)) return SQ_EXIT_USAGE;
@@ -177,6 +183,10 @@ int sq_cmd_train(int argc, char **argv) {
         case O_WD:
             if (num("--weight-decay", optarg, 0, 10, &x)) return SQ_EXIT_USAGE;
             to.weight_decay = (float)x;
+            break;
+        case O_LR_DROP:
+            if (num("--lr-drop", optarg, 0, 0.999, &x)) return SQ_EXIT_USAGE;
+            to.lr_drop = (float)x;
             break;
         case O_MAXSEC:
             if (num("--max-seconds", optarg, 0, 1e9, &x)) return SQ_EXIT_USAGE;

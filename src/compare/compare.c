@@ -23,6 +23,7 @@ void sq_compare_opts_init(sq_compare_opts *o) {
     memset(o, 0, sizeof *o);
     o->epochs = 20;
     o->patience = 3;
+    o->lr_drops = 2;
     o->loss = -1;
     o->dropout = -1.0;
     o->bpreg = -1.0;
@@ -74,6 +75,7 @@ static void run_one(const char *name, const sq_dataset *ds, const sq_compare_opt
     r->params = m->params.total;
     sq_train_opts to = {.epochs = counting ? 1 : st->epochs, .lr = st->lr,
                         .eval_every = counting ? 0 : eval_every, .patience = st->patience,
+                        .lr_drop = st->lr_drop, .lr_drops = st->lr_drops,
                         .eval_users = st->eval_users, .keep_history = st->keep_history,
                         .log = st->log_training ? st->log : NULL, .progress = 0,
                         .max_seconds = st->max_seconds, .all_events = st->test != NULL};

@@ -426,6 +426,13 @@ static sq_status train_setup(const sq_model *m, const sq_dataset *ds, const sq_t
     return SQ_OK;
 }
 
+/* copies the AdamW moments (m then v) and step count into keep */
+static void keep_moments(const sq_nn_params *p, float *keep, int64_t *step) {
+    memcpy(keep, p->m, p->total * sizeof(float));
+    memcpy(keep + p->total, p->v, p->total * sizeof(float));
+    *step = p->step;
+}
+
 sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
                    sq_train_result *res, sq_error *err) {
     memset(res, 0, sizeof *res);
@@ -441,7 +448,7 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
     sq__item_sampler smp = {0};
     sq_status st = train_setup(m, ds, o, &smp, err);
     if (st != SQ_OK) return st;
-    int start_epoch = 0;
+    int start_epoch = 0, drops = 0;
     double best = -1.0;
     if (o->resume) {
         sq_st_file f;
@@ -450,9 +457,12 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
             sq__sampler_free(&smp);
             return st;
         }
-        const char *e = sq_st_meta(&f, "train_epoch"), *bn = sq_st_meta(&f, "best_ndcg10");
+        const char *e = sq_st_meta(&f, "train_epoch"), *bn = sq_st_meta(&f, "best_ndcg10"),
+                   *dd = sq_st_meta(&f, "lr_drops_done");
         if (e) start_epoch = atoi(e);
         if (bn) best = atof(bn);
+        /* the same flags continue the schedule where the checkpoint left it */
+        if (dd && o->lr_drop > 0.0f) drops = atoi(dd);
         sq_st_free(&f);
     }
     const int session_parallel = o->batching == SQ_BATCHING_SESSION;
@@ -464,19 +474,27 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
     }
     uint32_t *train_users = malloc((size_t)(ds->n_users ? ds->n_users : 1) * sizeof *train_users);
     float *best_w = malloc(m->params.total * sizeof(float));
+    /* reduce on plateau goes back to the best epoch's AdamW moments too */
+    const int can_drop = o->lr_drop > 0.0f && o->lr_drop < 1.0f && o->lr_drops > 0;
+    float *best_mv = can_drop ? malloc(2 * m->params.total * sizeof(float)) : NULL;
+    int64_t best_step = m->params.step;
     uint32_t *shared_neg = malloc((size_t)(smp.cdf ? cfg->negatives : 1) * sizeof *shared_neg);
     batcher bt;
-    if (!train_users || !best_w || !shared_neg ||
+    if (!train_users || !best_w || !shared_neg || (can_drop && !best_mv) ||
         batcher_init(&bt, cfg->batch, cfg->maxlen, K, max_user_events(ds), cfg->use_gap) != 0) {
         free(train_users);
         free(best_w);
+        free(best_mv);
         free(shared_neg);
         sq__session_free(&sess);
         sq__sampler_free(&smp);
         return sq_error_set(err, SQ_ERR_NOMEM, "out of memory for training");
     }
     memcpy(best_w, m->params.data, m->params.total * sizeof(float));
-    sq_nn_adamw opt = {.lr = o->lr, .beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-8f,
+    if (best_mv) keep_moments(&m->params, best_mv, &best_step);
+    float lr = o->lr;
+    for (int d = 0; d < drops; d++) lr *= o->lr_drop;
+    sq_nn_adamw opt = {.lr = lr, .beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-8f,
                        .weight_decay = o->weight_decay};
     char fp_items[17], fp_data[17];
     snprintf(fp_items, sizeof fp_items, "%016" PRIx64, sq_dataset_item_fingerprint(ds));
@@ -560,17 +578,34 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
                 res->best_epoch = epoch + 1;
                 bad = 0;
                 memcpy(best_w, m->params.data, m->params.total * sizeof(float));
+                if (best_mv) keep_moments(&m->params, best_mv, &best_step);
                 if (o->out) {
-                    char ep[16], bn[32];
+                    char ep[16], bn[32], dd[16];
                     snprintf(ep, sizeof ep, "%d", epoch + 1);
                     snprintf(bn, sizeof bn, "%.9g", best);
+                    snprintf(dd, sizeof dd, "%d", drops);
                     const char *meta[] = {"item_dict_xxh64", fp_items, "data_xxh64", fp_data,
-                                          "train_epoch", ep, "best_ndcg10", bn, NULL};
+                                          "train_epoch", ep, "best_ndcg10", bn,
+                                          "lr_drops_done", dd, NULL};
                     st = sq_model_save(m, o->out, meta, 1, err);
                     if (st != SQ_OK) break;
                     saved = 1;
                 }
-            } else if (o->patience > 0 && ++bad >= o->patience) {
+            } else if (o->patience > 0 && ++bad >= o->patience && can_drop &&
+                       drops < o->lr_drops) {
+                /* reduce on plateau: a smaller step from the best point so far */
+                memcpy(m->params.data, best_w, m->params.total * sizeof(float));
+                memcpy(m->params.m, best_mv, m->params.total * sizeof(float));
+                memcpy(m->params.v, best_mv + m->params.total, m->params.total * sizeof(float));
+                m->params.step = best_step;
+                opt.lr *= o->lr_drop;
+                drops++;
+                bad = 0;
+                if (o->log)
+                    fprintf(o->log, "plateau: back to epoch %d, learning rate %g (drop %d of %d)\n",
+                            res->best_epoch ? res->best_epoch : start_epoch, (double)opt.lr, drops,
+                            o->lr_drops);
+            } else if (o->patience > 0 && bad >= o->patience) {
                 if (o->log)
                     fprintf(o->log, "early stop: no improvement in %d validations\n", bad);
                 epoch++;
@@ -592,12 +627,14 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
     if (st == SQ_OK && res->best_epoch) /* leave the best weights in m */
         memcpy(m->params.data, best_w, m->params.total * sizeof(float));
     res->best_ndcg10 = best;
+    res->lr_drops_done = drops;
     res->seconds_per_epoch = res->epochs_run ? train_time / res->epochs_run : 0.0;
     res->events_per_second = train_time > 0 ? rows_total / train_time : 0.0;
     batcher_free(&bt);
     sq__session_free(&sess);
     free(train_users);
     free(best_w);
+    free(best_mv);
     free(shared_neg);
     sq__sampler_free(&smp);
     return st;

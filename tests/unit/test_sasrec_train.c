@@ -206,11 +206,76 @@ static void test_resume_checkpoint_recommend(void **state) {
     sq_dataset_close(&ds);
 }
 
+/* reduce on plateau: where plain early stopping stops, --lr-drop goes back to the best
+ * epoch with a smaller step and trains on; the drop count survives a checkpoint */
+static void test_lr_drop_on_plateau(void **state) {
+    (void)state;
+    char p[1100], ck[1100];
+    path_of(p, sizeof p, "tiny.sqd");
+    path_of(ck, sizeof ck, "drop.safetensors");
+    sq_dataset ds = {0};
+    sq_error err = {0};
+    assert_int_equal(sq_dataset_open(&ds, p, &err), SQ_OK);
+    sq_model_config c = small_cfg();
+    sq_model *a, *b;
+    assert_int_equal(sq_model_create(&a, &c, &err), SQ_OK);
+    assert_int_equal(sq_model_create(&b, &c, &err), SQ_OK);
+    /* a large step that overshoots, so validation stalls within a few epochs */
+    sq_train_opts o = {.epochs = 60, .lr = 0.05f, .eval_every = 1, .patience = 2};
+    sq_train_result ra, rb;
+    assert_int_equal(sq_train(a, &ds, &o, &ra, &err), SQ_OK);
+    assert_true(ra.epochs_run < 60); /* stopped early */
+    assert_int_equal(ra.lr_drops_done, 0);
+    char *logbuf = NULL;
+    size_t loglen = 0;
+    FILE *log = open_memstream(&logbuf, &loglen);
+    o.lr_drop = 0.1f, o.lr_drops = 2, o.log = log, o.out = ck;
+    assert_int_equal(sq_train(b, &ds, &o, &rb, &err), SQ_OK);
+    fclose(log);
+    /* identical up to the first plateau, then it goes on from the best epoch */
+    assert_true(rb.epochs_run > ra.epochs_run);
+    assert_true(rb.lr_drops_done >= 1 && rb.lr_drops_done <= 2);
+    assert_true(rb.best_ndcg10 >= ra.best_ndcg10);
+    char want[64];
+    snprintf(want, sizeof want, "plateau: back to epoch %d, learning rate 0.005", ra.best_epoch);
+    assert_non_null(strstr(logbuf, want));
+    /* the best weights are what the run leaves behind, and what it saved */
+    sq_model *saved;
+    assert_int_equal(sq_model_load(&saved, ck, &err), SQ_OK);
+    assert_memory_equal(saved->params.data, b->params.data, b->params.total * sizeof(float));
+    /* the checkpoint (the best epoch) records the drops taken before it; resuming with the
+     * same flags continues from there and never exceeds --lr-drops in all */
+    sq_st_file f;
+    assert_int_equal(sq_st_read(&f, ck, &err), SQ_OK);
+    const char *dd = sq_st_meta(&f, "lr_drops_done");
+    assert_non_null(dd);
+    const int before = atoi(dd);
+    sq_st_free(&f);
+    assert_true(before <= rb.lr_drops_done);
+    sq_train_result rr;
+    char *log2 = NULL;
+    size_t len2 = 0;
+    o.log = open_memstream(&log2, &len2), o.out = NULL, o.resume = ck;
+    assert_int_equal(sq_train(saved, &ds, &o, &rr, &err), SQ_OK);
+    fclose(o.log);
+    int lines = 0;
+    for (const char *q = log2; (q = strstr(q, "plateau:")); q++) lines++;
+    assert_int_equal(lines, rr.lr_drops_done - before);
+    assert_true(rr.lr_drops_done <= 2);
+    free(log2);
+    free(logbuf);
+    sq_model_free(saved);
+    sq_model_free(a);
+    sq_model_free(b);
+    sq_dataset_close(&ds);
+}
+
 int main(void) {
     sq_nn_init(0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_learns_and_is_deterministic),
         cmocka_unit_test(test_resume_checkpoint_recommend),
+        cmocka_unit_test(test_lr_drop_on_plateau),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
