@@ -8,7 +8,7 @@ BIN=${SQ_BIN:?}
 . "$(dirname "$0")/serve_lib.sh" features_cli
 fail() { echo "FAIL: $*"; exit 1; }
 
-"$BIN" train --help | grep -q -- "--features" || fail "train --help lacks --features"
+"$BIN" train --help | grep -- "--features" >/dev/null || fail "train --help lacks --features"
 "$BIN" synth --users 200 --items 300 --days 15 --out "$T/s.csv" >/dev/null 2>&1 || fail "synth"
 "$BIN" ingest "$T/s.csv" --out "$T/s.sqd" >/dev/null 2>&1 || fail "ingest"
 SMALL="--dim 16 --heads 2 --maxlen 20 --batch 32 --eval-every 1"

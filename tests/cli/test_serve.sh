@@ -18,10 +18,10 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; [ -f "$T/srv.log" ] && tail -20 "$T/srv.log"; exit 1; }
 
-"$BIN" serve --help | grep -q "example" || fail "--help has no example"
+"$BIN" serve --help | grep "example" >/dev/null || fail "--help has no example"
 for flag in --data --state --host --port --port-file --token-file --no-auth --threads \
             --score-threads --max-connections --timeout --max-body --max-body-total --max-events --history-cap --map-size; do
-  "$BIN" serve --help | grep -q -- "$flag" || fail "--help does not mention $flag"
+  "$BIN" serve --help | grep -- "$flag" >/dev/null || fail "--help does not mention $flag"
 done
 set +e
 "$BIN" serve 2>/dev/null; [ $? -eq 2 ] || fail "no model must exit 2"

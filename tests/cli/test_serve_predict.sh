@@ -33,8 +33,8 @@ set +e
 "$BIN" predict "$T/s.sqd" --task item --save-model "$T/x.safetensors" >/dev/null 2>"$T/err"
 [ $? -eq 2 ] && grep -q "item" "$T/err" || fail "--task item --save-model must be refused (exit 2)"
 set -e
-"$BIN" predict --help | grep -q -- "--save-model" || fail "predict --help does not mention --save-model"
-"$BIN" serve --help | grep -q -- "--predict-model" || fail "serve --help does not mention --predict-model"
+"$BIN" predict --help | grep -- "--save-model" >/dev/null || fail "predict --help does not mention --save-model"
+"$BIN" serve --help | grep -- "--predict-model" >/dev/null || fail "serve --help does not mention --predict-model"
 
 HEADS=(--predict-model "$T/purchase.safetensors" --predict-model "$T/churn.safetensors"
        --predict-model "$T/next-behavior.safetensors")
