@@ -23,7 +23,7 @@ static const uint32_t item[N] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
 static const uint32_t target[N] = {2, 3, 4, 0, 6, 1, 8, 9, 10, 5};
 static const int pos[N] = {0, 1, 2, 3, 0, 1, 0, 1, 2, 3};
 
-static sq_model *make(float mask_last) {
+static sq_model_config small_cfg(float mask_last) {
     sq_model_config c;
     sq_model_config_default(&c);
     c.n_items = V;
@@ -33,6 +33,12 @@ static sq_model *make(float mask_last) {
     c.dim = 8, c.heads = 2, c.blocks = 2, c.maxlen = 6, c.batch = NSEQ, c.dropout = 0.0f;
     c.mask_prob = 0.5f;
     c.mask_last = mask_last;
+    return c;
+}
+
+static sq_model *make(float mask_last) {
+    sq_model_config c = small_cfg(mask_last);
+    sq_error err = {0};
     sq_model *m;
     assert_int_equal(sq_model_create(&m, &c, &err), SQ_OK);
     return m;
@@ -110,13 +116,8 @@ static void test_checkpoint_keeps_it(void **s) {
 
 static void test_bad_probability_refused(void **s) {
     (void)s;
-    sq_model_config c;
-    sq_model_config_default(&c);
-    c.n_items = V;
+    sq_model_config c = small_cfg(1.5f);
     sq_error err = {0};
-    assert_int_equal(sq_model_config_preset(&c, "bert4rec", &err), SQ_OK);
-    c.loss = SQ_LOSS_CE;
-    c.mask_last = 1.5f;
     sq_model *m = NULL;
     assert_int_not_equal(sq_model_create(&m, &c, &err), SQ_OK);
     assert_non_null(strstr(err.msg, "mask_last 1.5"));

@@ -217,6 +217,19 @@ static void test_train_learns_deterministic(void **s) {
     sq_dataset_close(&ds);
 }
 
+/* a small CE GRU4Rec over the NI-item test data */
+static sq_model_config small_gru4rec(int dim, int batch) {
+    sq_model_config c;
+    sq_model_config_default(&c);
+    c.n_items = NI;
+    sq_error err = {0};
+    assert_int_equal(sq_model_config_preset(&c, "gru4rec", &err), SQ_OK);
+    c.dim = dim;
+    c.batch = batch;
+    c.loss = SQ_LOSS_CE;
+    return c;
+}
+
 /* sq_train's session-parallel epochs = the loop docs/models.md describes, written out here:
  * sequences by their first event's time (users 47..0 in make_dataset), slots filled in
  * that order every epoch, the step seeds from (seed, epoch), one AdamW update per step. */
@@ -228,14 +241,8 @@ static void test_train_is_the_documented_loop(void **s) {
     sq_dataset ds = {0};
     sq_error err = {0};
     assert_int_equal(sq_dataset_open(&ds, p, &err), SQ_OK);
-    sq_model_config c;
-    sq_model_config_default(&c);
-    c.n_items = NI;
+    sq_model_config c = small_gru4rec(16, 5);
     c.seed = 9;
-    assert_int_equal(sq_model_config_preset(&c, "gru4rec", &err), SQ_OK);
-    c.dim = 16;
-    c.batch = 5;
-    c.loss = SQ_LOSS_CE;
     sq_model *m1, *m2;
     assert_int_equal(sq_model_create(&m1, &c, &err), SQ_OK);
     assert_int_equal(sq_model_create(&m2, &c, &err), SQ_OK);
@@ -293,13 +300,7 @@ static void test_train_progress_lines(void **s) {
     assert_int_equal(sq_dataset_open(&ds, p, &err), SQ_OK);
     for (int bar = 0; bar < 2; bar++) {
         for (int sp = 0; sp < 2; sp++) {
-            sq_model_config c;
-            sq_model_config_default(&c);
-            c.n_items = NI;
-            assert_int_equal(sq_model_config_preset(&c, "gru4rec", &err), SQ_OK);
-            c.dim = 8;
-            c.batch = 4;
-            c.loss = SQ_LOSS_CE;
+            sq_model_config c = small_gru4rec(8, 4);
             sq_model *m;
             assert_int_equal(sq_model_create(&m, &c, &err), SQ_OK);
             char *text = NULL;
@@ -341,13 +342,7 @@ static void test_gap_feature_trains(void **s) {
     sq_error err = {0};
     assert_int_equal(sq_dataset_open(&ds, p, &err), SQ_OK);
     for (int sp = 0; sp < 2; sp++) {
-        sq_model_config c;
-        sq_model_config_default(&c);
-        c.n_items = NI;
-        assert_int_equal(sq_model_config_preset(&c, "gru4rec", &err), SQ_OK);
-        c.dim = 8;
-        c.batch = 8;
-        c.loss = SQ_LOSS_CE;
+        sq_model_config c = small_gru4rec(8, 8);
         c.use_gap = 1;
         sq_model *m;
         assert_int_equal(sq_model_create(&m, &c, &err), SQ_OK);
