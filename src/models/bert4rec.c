@@ -15,9 +15,10 @@
  * index) (always [mask], as the official code); a sequence with no masked token gets its
  * last one masked, so that every sequence contributes. With probability cfg.mask_last a
  * sequence is masked at its last token only (the official code's force-last instances: the
- * recommendation task itself, which random Cloze masks rarely pose). Loss: mean softmax cross-entropy over
- * the masked tokens: over the full catalogue (--loss ce, the paper), or (--loss shared) over
- * the batch's masked targets plus cfg.negatives uniform items shared by all rows.
+ * recommendation task itself, which random Cloze masks rarely pose). Loss: mean softmax
+ * cross-entropy over the masked tokens: over the full catalogue (--loss ce, the paper), or
+ * (--loss shared) over the batch's masked targets plus cfg.negatives uniform items shared
+ * by all rows.
  * Recommendation: the sequence's events followed by [mask]; the scores at the [mask].
  * Positions are right-aligned: token j of a T-token sequence has position maxlen + 1 - T + j
  * (the table has maxlen + 1 rows: maxlen events plus the appended [mask]).
