@@ -291,6 +291,9 @@ int sq_cmd_train(int argc, char **argv) {
         if (r.best_epoch > 0)
             snprintf(best, sizeof best, "best validation NDCG@10 %.4f (epoch %d)", r.best_ndcg10,
                      r.best_epoch);
+        else if (resume && r.best_ndcg10 >= 0.0) /* the resumed weights stay */
+            snprintf(best, sizeof best, "no gain on the resumed checkpoint's validation NDCG@10 %.4f",
+                     r.best_ndcg10);
         fprintf(stderr, "done: %d epochs, %.2f s/epoch, %.0f events/s, %s -> %s\n",
                 r.epochs_run, r.seconds_per_epoch, r.events_per_second, best, out);
     }

@@ -499,7 +499,7 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
     char fp_items[17], fp_data[17];
     snprintf(fp_items, sizeof fp_items, "%016" PRIx64, sq_dataset_item_fingerprint(ds));
     snprintf(fp_data, sizeof fp_data, "%016" PRIx64, sq_dataset_data_fingerprint(ds));
-    int bad = 0, saved = 0;
+    int bad = 0, saved = 0, validated = 0;
     double train_time = 0.0, rows_total = 0.0;
     int epoch = start_epoch;
     for (; epoch < o->epochs; epoch++) {
@@ -566,6 +566,7 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
                                .mask_history = !o->keep_history, .max_users = o->eval_users};
             sq_eval_result er;
             st = sq_evaluate(m, ds, &eo, &er, err);
+            validated = 1;
             if (st != SQ_OK) break;
             int improved = er.ndcg[2] > best;
             if (o->log)
@@ -617,11 +618,25 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
             break;
         }
     }
+    /* resumed and validated, never better: the resumed weights are still the best, and
+     * they (not the last epoch's) are what the run leaves and saves */
+    const int keep_resumed = st == SQ_OK && o->resume && validated && !res->best_epoch;
+    if (keep_resumed) {
+        memcpy(m->params.data, best_w, m->params.total * sizeof(float));
+        if (best_mv) {
+            memcpy(m->params.m, best_mv, m->params.total * sizeof(float));
+            memcpy(m->params.v, best_mv + m->params.total, m->params.total * sizeof(float));
+            m->params.step = best_step;
+        }
+    }
     if (st == SQ_OK && o->out && !saved) {
-        char ep[16];
-        snprintf(ep, sizeof ep, "%d", epoch);
+        char ep[16], bn[32], dd[16];
+        snprintf(ep, sizeof ep, "%d", keep_resumed ? start_epoch : epoch);
+        snprintf(bn, sizeof bn, "%.9g", best);
+        snprintf(dd, sizeof dd, "%d", drops);
         const char *meta[] = {"item_dict_xxh64", fp_items, "data_xxh64", fp_data, "train_epoch",
-                              ep, NULL};
+                              ep, "lr_drops_done", dd, NULL, NULL, NULL};
+        if (keep_resumed) meta[8] = "best_ndcg10", meta[9] = bn;
         st = sq_model_save(m, o->out, meta, 1, err);
     }
     if (st == SQ_OK && res->best_epoch) /* leave the best weights in m */

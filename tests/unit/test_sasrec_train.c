@@ -263,6 +263,26 @@ static void test_lr_drop_on_plateau(void **state) {
     assert_int_equal(lines, rr.lr_drops_done - before);
     assert_true(rr.lr_drops_done <= 2);
     free(log2);
+    /* a resumed run that never beats its checkpoint (a step size that wrecks the model)
+     * leaves and saves the checkpoint's weights, not its last epoch's */
+    sq_model *again;
+    assert_int_equal(sq_model_load(&again, ck, &err), SQ_OK);
+    char ck2[1100];
+    path_of(ck2, sizeof ck2, "worse.safetensors");
+    sq_train_opts bad = {.epochs = 300, .lr = 5.0f, .eval_every = 1, .patience = 2, .out = ck2,
+                         .resume = ck};
+    sq_train_result rw;
+    assert_int_equal(sq_train(again, &ds, &bad, &rw, &err), SQ_OK);
+    assert_int_equal(rw.best_epoch, 0);
+    sq_model *kept;
+    assert_int_equal(sq_model_load(&kept, ck2, &err), SQ_OK);
+    sq_model *orig;
+    assert_int_equal(sq_model_load(&orig, ck, &err), SQ_OK);
+    assert_memory_equal(kept->params.data, orig->params.data, orig->params.total * sizeof(float));
+    assert_memory_equal(again->params.data, orig->params.data, orig->params.total * sizeof(float));
+    sq_model_free(kept);
+    sq_model_free(orig);
+    sq_model_free(again);
     free(logbuf);
     sq_model_free(saved);
     sq_model_free(a);
