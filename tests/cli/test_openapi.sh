@@ -8,14 +8,7 @@ set -euo pipefail
 BIN=${SQ_BIN:?}
 SRC=${SQ_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 python3 -c "import yaml" 2>/dev/null || { echo "SKIP: python3-yaml not installed (scripts/install-deps.sh --test)"; exit 0; }
-mkdir -p "${SQ_TMPDIR:-/tmp}"
-T=$(mktemp -d "${SQ_TMPDIR:-/tmp}/openapi_cli.XXXXXX")
-PID=""
-cleanup() {
-  if [ -n "$PID" ]; then kill -9 "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; fi
-  rm -rf "$T"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/serve_lib.sh" openapi_cli
 fail() { echo "FAIL: $*"; [ -f "$T/srv.log" ] && tail -20 "$T/srv.log"; exit 1; }
 
 "$BIN" synth --users 200 --items 300 --days 15 --out "$T/s.csv" >/dev/null 2>&1 || fail "synth"
@@ -33,8 +26,7 @@ echo "openapi-token" > "$T/token"
   --predict-model "$T/purchase.safetensors" --predict-model "$T/next-behavior.safetensors" \
   2>>"$T/srv.log" &
 PID=$!
-for _ in $(seq 1 300); do [ -s "$T/port" ] && break; sleep 0.1; done
-[ -s "$T/port" ] || fail "server did not start"
+serve_wait_port || fail "server did not start"
 KNOWN_USER=$(sed -n 2p "$T/s.csv" | cut -d, -f1)
 KNOWN_ITEM=$(sed -n 2p "$T/s.csv" | cut -d, -f2)
 
