@@ -16,6 +16,7 @@
 
 #include "shopseq/model.h"
 #include "shopseq/train.h"
+#include "test_dataset.h"
 
 enum { V = 6 };
 
@@ -138,36 +139,15 @@ static void test_checkpoint_roundtrip(void **s) {
  * Markov chain learnt from the training part predicts validation and test exactly. */
 enum { NU = 40, NI = 10, LEN = 8 };
 static void make_dataset(const char *path) {
-    static uint64_t uoff[NU + 1], udict_off[NU + 1], idict_off[NI + 1], cdict_off[1];
-    static uint32_t item[NU * LEN], session[NU * LEN];
-    static uint8_t beh[NU * LEN];
+    static uint32_t item[NU * LEN];
     static int64_t t[NU * LEN];
-    static char ub[NU * 4], ib[NI * 4];
-    size_t ul = 0, il = 0;
-    for (int u = 0; u < NU; u++) {
-        udict_off[u] = ul;
-        ul += (size_t)sprintf(ub + ul, "u%d", u);
-        uoff[u + 1] = (uint64_t)(u + 1) * LEN;
+    for (int u = 0; u < NU; u++)
         for (int j = 0; j < LEN; j++) {
-            int e = u * LEN + j;
-            item[e] = (uint32_t)((u + j) % NI);
-            t[e] = 1000 * j;
-            session[e] = (uint32_t)u;
+            item[u * LEN + j] = (uint32_t)((u + j) % NI);
+            t[u * LEN + j] = 1000 * j;
         }
-    }
-    udict_off[NU] = ul;
-    for (int i = 0; i < NI; i++) {
-        idict_off[i] = il;
-        il += (size_t)sprintf(ib + il, "i%d", i);
-    }
-    idict_off[NI] = il;
-    sq_dataset_src src = {
-        .n_users = NU, .n_items = NI, .n_events = NU * LEN, .n_sessions = NU,
-        .user_offsets = uoff, .item = item, .behavior = beh, .time_ms = t, .session = session,
-        .users = {NU, udict_off, ub}, .items = {NI, idict_off, ib}, .categories = {0, cdict_off, ""},
-    };
     sq_error err = {0};
-    assert_int_equal(sq_dataset_write(path, &src, &err), SQ_OK);
+    assert_int_equal(test_write_users(path, NU, NI, LEN, item, t, NULL, &err), SQ_OK);
 }
 
 static void test_train_eval(void **s) {

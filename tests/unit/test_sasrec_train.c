@@ -17,6 +17,7 @@
 #include "shopseq/model.h"
 #include "shopseq/safetensors.h"
 #include "shopseq/train.h"
+#include "test_dataset.h"
 
 enum { NU = 64, NI = 24, LEN = 12 };
 static char dir[1024];
@@ -25,37 +26,18 @@ static void path_of(char *out, size_t n, const char *name) { snprintf(out, n, "%
 
 /* user u walks the items cyclically with a user-specific stride 1 or 2 */
 static void make_dataset(const char *path) {
-    static uint64_t uoff[NU + 1], udict_off[NU + 1], idict_off[NI + 1], cdict_off[1];
-    static uint32_t item[NU * LEN], session[NU * LEN];
+    static uint32_t item[NU * LEN];
     static uint8_t beh[NU * LEN];
     static int64_t t[NU * LEN];
-    static char ub[NU * 4], ib[NI * 4];
-    size_t ul = 0, il = 0;
-    for (int u = 0; u < NU; u++) {
-        udict_off[u] = ul;
-        ul += (size_t)sprintf(ub + ul, "u%d", u);
-        uoff[u + 1] = (uint64_t)(u + 1) * LEN;
+    for (int u = 0; u < NU; u++)
         for (int j = 0; j < LEN; j++) {
             int e = u * LEN + j;
             item[e] = (uint32_t)((u + j * (1 + u % 2)) % NI);
             beh[e] = (uint8_t)(j % 3);
             t[e] = 1000 * j;
-            session[e] = (uint32_t)u;
         }
-    }
-    udict_off[NU] = ul;
-    for (int i = 0; i < NI; i++) {
-        idict_off[i] = il;
-        il += (size_t)sprintf(ib + il, "i%d", i);
-    }
-    idict_off[NI] = il;
-    sq_dataset_src src = {
-        .n_users = NU, .n_items = NI, .n_events = NU * LEN, .n_sessions = NU,
-        .user_offsets = uoff, .item = item, .behavior = beh, .time_ms = t, .session = session,
-        .users = {NU, udict_off, ub}, .items = {NI, idict_off, ib}, .categories = {0, cdict_off, ""},
-    };
     sq_error err = {0};
-    if (sq_dataset_write(path, &src, &err) != SQ_OK) fprintf(stderr, "%s\n", err.msg);
+    if (test_write_users(path, NU, NI, LEN, item, t, beh, &err) != SQ_OK) fprintf(stderr, "%s\n", err.msg);
     assert_int_equal(err.status, SQ_OK);
 }
 

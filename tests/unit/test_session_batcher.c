@@ -18,6 +18,7 @@
 #include "models/session_batcher.h"
 #include "shopseq/model.h"
 #include "shopseq/train.h"
+#include "test_dataset.h"
 
 /* five sequences: S0 = 10 11 12, S1 = 20 21, S2 = 30 31 32 33, S3 = 40 41, S4 = 50 51 52 */
 static const uint32_t items[] = {10, 11, 12, 20, 21, 30, 31, 32, 33, 40, 41, 50, 51, 52};
@@ -129,36 +130,16 @@ static char dir[1024];
 
 /* user u walks the items cyclically with stride 1 or 2 */
 static void make_dataset(const char *path) {
-    static uint64_t uoff[NU + 1], udict_off[NU + 1], idict_off[NI + 1], cdict_off[1];
-    static uint32_t item[NU * LEN], session[NU * LEN];
-    static uint8_t beh[NU * LEN];
+    static uint32_t item[NU * LEN];
     static int64_t t[NU * LEN];
-    static char ub[NU * 4], ib[NI * 4];
-    size_t ul = 0, il = 0;
-    for (int u = 0; u < NU; u++) {
-        udict_off[u] = ul;
-        ul += (size_t)sprintf(ub + ul, "u%d", u);
-        uoff[u + 1] = (uint64_t)(u + 1) * LEN;
+    for (int u = 0; u < NU; u++)
         for (int j = 0; j < LEN; j++) {
             int e = u * LEN + j;
             item[e] = (uint32_t)((u + j * (1 + u % 2)) % NI);
             t[e] = 1000 * (NU - u) + j; /* later users start earlier: order by time */
-            session[e] = (uint32_t)u;
         }
-    }
-    udict_off[NU] = ul;
-    for (int i = 0; i < NI; i++) {
-        idict_off[i] = il;
-        il += (size_t)sprintf(ib + il, "i%d", i);
-    }
-    idict_off[NI] = il;
-    sq_dataset_src src = {
-        .n_users = NU, .n_items = NI, .n_events = NU * LEN, .n_sessions = NU,
-        .user_offsets = uoff, .item = item, .behavior = beh, .time_ms = t, .session = session,
-        .users = {NU, udict_off, ub}, .items = {NI, idict_off, ib}, .categories = {0, cdict_off, ""},
-    };
     sq_error err = {0};
-    if (sq_dataset_write(path, &src, &err) != SQ_OK) fprintf(stderr, "%s\n", err.msg);
+    if (test_write_users(path, NU, NI, LEN, item, t, NULL, &err) != SQ_OK) fprintf(stderr, "%s\n", err.msg);
     assert_int_equal(err.status, SQ_OK);
 }
 
