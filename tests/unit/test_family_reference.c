@@ -15,37 +15,12 @@
 
 #include "shopseq/model.h"
 #include "shopseq/safetensors.h"
-
-static const sq_st_tensor *need(const sq_st_file *f, const char *name, const char *dtype) {
-    const sq_st_tensor *t = sq_st_find(f, name);
-    if (!t) fprintf(stderr, "fixture lacks %s\n", name);
-    assert_non_null(t);
-    assert_string_equal(t->dtype, dtype);
-    return t;
-}
+#include "fixture_check.h"
 
 static int meta_int(const sq_st_file *f, const char *k) {
     const char *v = sq_st_meta(f, k);
     assert_non_null(v);
     return atoi(v);
-}
-
-/* max |a - ref| / max(max |ref|, 1e-6) */
-static double rel_err(const float *a, const double *ref, size_t n) {
-    double md = 0, mr = 0;
-    for (size_t i = 0; i < n; i++) {
-        md = fmax(md, fabs((double)a[i] - ref[i]));
-        mr = fmax(mr, fabs(ref[i]));
-    }
-    return md / fmax(mr, 1e-6);
-}
-
-/* The F64 fixtures as an aligned copy: a tensor's bytes need not be 8-aligned in memory. */
-static double *f64_copy(const sq_st_tensor *t) {
-    double *d = malloc(t->nbytes ? t->nbytes : sizeof(double));
-    assert_non_null(d);
-    memcpy(d, t->data, t->nbytes);
-    return d;
 }
 
 static void run_case(const char *name) {
@@ -57,7 +32,7 @@ static void run_case(const char *name) {
     if (sq_st_read(&f, path, &err) != SQ_OK) fprintf(stderr, "%s\n", err.msg);
     assert_int_equal(err.status, SQ_OK);
 
-    const sq_st_tensor *so = need(&f, "in.seq_off", "I32");
+    const sq_st_tensor *so = fixture_need(&f, "in.seq_off", "I32");
     const int n_seq = (int)so->shape[0] - 1;
     sq_model_config cfg;
     sq_model_config_default(&cfg);
@@ -85,7 +60,7 @@ static void run_case(const char *name) {
     for (int i = 0; i < p->n; i++) {
         char pn[160];
         snprintf(pn, sizeof pn, "p.%s", p->t[i].name);
-        const sq_st_tensor *t = need(&f, pn, "F32");
+        const sq_st_tensor *t = fixture_need(&f, pn, "F32");
         assert_int_equal(t->nbytes, p->t[i].numel * sizeof(float));
         memcpy(sq_nn_param(p, i), t->data, t->nbytes);
     }
@@ -94,16 +69,16 @@ static void run_case(const char *name) {
     sq_batch b = {
         .n_seq = n_seq,
         .seq_off = seq_off,
-        .item = need(&f, "in.item", "I32")->data,
-        .behavior = need(&f, "in.beh", "U8")->data,
-        .pos = need(&f, "in.pos", "I32")->data,
-        .target = need(&f, "in.target", "I32")->data,
-        .neg = need(&f, "in.neg", "I32")->data,
+        .item = fixture_need(&f, "in.item", "I32")->data,
+        .behavior = fixture_need(&f, "in.beh", "U8")->data,
+        .pos = fixture_need(&f, "in.pos", "I32")->data,
+        .target = fixture_need(&f, "in.target", "I32")->data,
+        .neg = fixture_need(&f, "in.neg", "I32")->data,
         .n_neg = cfg.negatives,
         .seed = strtoull(sq_st_meta(&f, "batch_seed"), NULL, 10),
     };
     double ref_loss;
-    memcpy(&ref_loss, need(&f, "out.loss", "F64")->data, sizeof ref_loss);
+    memcpy(&ref_loss, fixture_need(&f, "out.loss", "F64")->data, sizeof ref_loss);
     sq_nn_params_zero_grad(p);
     double loss = sq_model_forward(m, &b, 1);
     sq_model_backward(m, &b);
@@ -114,9 +89,9 @@ static void run_case(const char *name) {
     for (int i = 0; i < p->n; i++) {
         char gn[160];
         snprintf(gn, sizeof gn, "grad.%s", p->t[i].name);
-        const sq_st_tensor *g = need(&f, gn, "F64");
-        double *gd = f64_copy(g);
-        double e = rel_err(sq_nn_pgrad(p, i), gd, p->t[i].numel);
+        const sq_st_tensor *g = fixture_need(&f, gn, "F64");
+        double *gd = fixture_f64_copy(g);
+        double e = fixture_rel_err(sq_nn_pgrad(p, i), gd, p->t[i].numel);
         free(gd);
         gworst = fmax(gworst, e);
         if (e > 1e-4) {
@@ -129,10 +104,10 @@ static void run_case(const char *name) {
     /* scores after the last event of each sequence */
     float *scores = malloc((size_t)n_seq * cfg.n_items * sizeof *scores);
     double *ref_s = malloc((size_t)n_seq * cfg.n_items * sizeof *ref_s);
-    const sq_st_tensor *st = need(&f, "out.scores", "F64");
+    const sq_st_tensor *st = fixture_need(&f, "out.scores", "F64");
     memcpy(ref_s, st->data, st->nbytes);
     sq_model_score(m, &b, scores);
-    assert_true(rel_err(scores, ref_s, (size_t)n_seq * cfg.n_items) < 1e-5);
+    assert_true(fixture_rel_err(scores, ref_s, (size_t)n_seq * cfg.n_items) < 1e-5);
     free(scores);
     free(ref_s);
 
@@ -147,7 +122,7 @@ static void run_case(const char *name) {
     p->step = 0;
     sq_nn_adamw opt = {.lr = 0.01f, .beta1 = 0.9f, .beta2 = 0.98f, .eps = 1e-8f,
                        .weight_decay = 0.01f};
-    double *traj = f64_copy(need(&f, "traj.loss", "F64"));
+    double *traj = fixture_f64_copy(fixture_need(&f, "traj.loss", "F64"));
     double worst = 0.0;
     for (int s = 0; s < 20; s++) {
         sq_nn_params_zero_grad(p);

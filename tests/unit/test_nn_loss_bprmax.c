@@ -12,6 +12,7 @@
 #include <omp.h>
 
 #include "nn_check.h"
+#include "fixture_check.h"
 #include "shopseq/safetensors.h"
 
 enum { N = 6, C = 4, V = 11 };
@@ -69,24 +70,12 @@ static void test_no_negative(void **s) {
     for (int i = 0; i < 3 * C; i++) assert_true(dt[i] == 0.0f);
 }
 
-static const sq_st_tensor *need(const sq_st_file *f, const char *name, const char *dtype) {
-    const sq_st_tensor *t = sq_st_find(f, name);
-    if (!t) fprintf(stderr, "fixture lacks %s\n", name);
-    assert_non_null(t);
-    assert_string_equal(t->dtype, dtype);
-    return t;
-}
-
-/* max |a - ref| / max(max |ref|, 1e-6), ref read unaligned from the fixture */
+/* max |a - ref| / max(max |ref|, 1e-6) against an F64 fixture tensor */
 static double rel_err(const float *a, const sq_st_tensor *ref) {
-    double md = 0, mr = 0;
-    for (size_t i = 0; i < ref->nbytes / sizeof(double); i++) {
-        double x;
-        memcpy(&x, (const char *)ref->data + i * sizeof x, sizeof x);
-        md = fmax(md, fabs((double)a[i] - x));
-        mr = fmax(mr, fabs(x));
-    }
-    return md / fmax(mr, 1e-6);
+    double *r = fixture_f64_copy(ref);
+    const double e = fixture_rel_err(a, r, ref->nbytes / sizeof(double));
+    free(r);
+    return e;
 }
 
 static void twin_case(const char *name) {
@@ -97,8 +86,8 @@ static void twin_case(const char *name) {
     sq_error err = {0};
     if (sq_st_read(&f, path, &err) != SQ_OK) fprintf(stderr, "%s\n", err.msg);
     assert_int_equal(err.status, SQ_OK);
-    const sq_st_tensor *th = need(&f, "h", "F32"), *tt = need(&f, "table", "F32"),
-                       *tc = need(&f, "cand", "I32"), *tcol = need(&f, "target_col", "I32");
+    const sq_st_tensor *th = fixture_need(&f, "h", "F32"), *tt = fixture_need(&f, "table", "F32"),
+                       *tc = fixture_need(&f, "cand", "I32"), *tcol = fixture_need(&f, "target_col", "I32");
     const int n = (int)th->shape[0], c = (int)th->shape[1], v = (int)tt->shape[0],
               K = (int)tc->shape[0];
     assert_int_equal(tt->shape[1], c);
@@ -116,9 +105,9 @@ static void twin_case(const char *name) {
     double l = sq_nn_bprmax_shared(dh, dt, h, table, cand, K, col, n, c, bpreg, elu, 1.0f, scratch,
                                    NULL);
     double want;
-    memcpy(&want, need(&f, "loss", "F64")->data, sizeof want);
-    double el = fabs(l - want) / fmax(fabs(want), 1e-6), edh = rel_err(dh, need(&f, "dh", "F64")),
-           edt = rel_err(dt, need(&f, "dtable", "F64"));
+    memcpy(&want, fixture_need(&f, "loss", "F64")->data, sizeof want);
+    double el = fabs(l - want) / fmax(fabs(want), 1e-6), edh = rel_err(dh, fixture_need(&f, "dh", "F64")),
+           edt = rel_err(dt, fixture_need(&f, "dtable", "F64"));
     fprintf(stderr, "%s: loss %.6f (torch %.6f) rel err loss %.1e dh %.1e dtable %.1e\n", name, l,
             want, el, edh, edt);
     assert_true(el < 1e-5);
