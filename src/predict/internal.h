@@ -58,11 +58,14 @@ enum {
 
 extern const char *const sq__pred_feature_names[SQ__PRED_N_ALL_FEATURES];
 
-/* A saved scorer's metadata keys that predict_meta_xxh64 covers, in order, and that checksum
- * of their values (model_io.c; tests write files with it). */
+/* The number of a saved scorer's metadata keys that predict_meta_xxh64 covers, and that
+ * checksum of their values in the keys' order (model_io.c; tests write files with it). */
 enum { SQ__PRED_N_META = 19 };
-extern const char *const *const sq__pred_meta_keys;
 uint64_t sq__pred_meta_hash(const char *const *values);
+/* The NULL-terminated key/value list a saved scorer's __metadata__ holds: the covered keys
+ * with these values, then predict_meta_xxh64 (written into hash). meta has room for
+ * 2 * SQ__PRED_N_META + 3 entries; it points into values and hash. */
+void sq__pred_meta_pairs(const char *const *values, char hash[17], const char **meta);
 
 /* Per-item counts over events with time < cut (item task). */
 typedef struct sq__pred_items {

@@ -24,7 +24,6 @@ static const char *const meta_keys[] = {
     "item_dict_xxh64", "label", "encoder", "encoder_xxh64", "head"};
 enum { N_META = sizeof meta_keys / sizeof *meta_keys };
 _Static_assert((int)N_META == (int)SQ__PRED_N_META, "internal.h's SQ__PRED_N_META");
-const char *const *const sq__pred_meta_keys = meta_keys;
 
 uint64_t sq__pred_meta_hash(const char *const *values) {
     XXH3_state_t *s = XXH3_createState();
@@ -37,6 +36,17 @@ uint64_t sq__pred_meta_hash(const char *const *values) {
     uint64_t h = XXH3_64bits_digest(s);
     XXH3_freeState(s);
     return h;
+}
+
+void sq__pred_meta_pairs(const char *const *values, char hash[17], const char **meta) {
+    snprintf(hash, 17, "%016" PRIx64, sq__pred_meta_hash(values));
+    for (int i = 0; i < N_META; i++) {
+        meta[2 * i] = meta_keys[i];
+        meta[2 * i + 1] = values[i];
+    }
+    meta[2 * N_META] = "predict_meta_xxh64";
+    meta[2 * N_META + 1] = hash;
+    meta[2 * N_META + 2] = NULL;
 }
 
 void sq_pred_model_free(sq_pred_model *m) {
@@ -200,15 +210,8 @@ sq_status sq_pred_model_save(const sq_pred_model *m, const char *path, sq_error 
         if (st != SQ_OK) return st;
     }
     char hash[17];
-    snprintf(hash, sizeof hash, "%016" PRIx64, sq__pred_meta_hash(v));
     const char *meta[2 * N_META + 3];
-    for (int i = 0; i < N_META; i++) {
-        meta[2 * i] = meta_keys[i];
-        meta[2 * i + 1] = v[i];
-    }
-    meta[2 * N_META] = "predict_meta_xxh64";
-    meta[2 * N_META + 1] = hash;
-    meta[2 * N_META + 2] = NULL;
+    sq__pred_meta_pairs(v, hash, meta);
     int64_t f = m->n_features, k = m->n_outputs;
     sq_st_entry e[8] = {
         {"mean", "F64", 1, {f}, m->mean, (size_t)f * sizeof(double)},

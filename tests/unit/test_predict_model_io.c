@@ -35,15 +35,8 @@ static void write_file(const char *path, const char *head, const char *encoder, 
         "0", "0", "0", "0000000000000000", "0000000000000000", "test", encoder,
         "0000000000000000", head};
     char hash[17];
-    snprintf(hash, sizeof hash, "%016" PRIx64, sq__pred_meta_hash(v));
     const char *meta[2 * SQ__PRED_N_META + 3];
-    for (int i = 0; i < SQ__PRED_N_META; i++) {
-        meta[2 * i] = sq__pred_meta_keys[i];
-        meta[2 * i + 1] = v[i];
-    }
-    meta[2 * SQ__PRED_N_META] = "predict_meta_xxh64";
-    meta[2 * SQ__PRED_N_META + 1] = hash;
-    meta[2 * SQ__PRED_N_META + 2] = NULL;
+    sq__pred_meta_pairs(v, hash, meta);
     static double mean[NF], sd[NF], br[1] = {0.1}, w[NF + 1];
     static float w1[HID * IN], b1[HID], w2[HID], b2[1];
     for (int i = 0; i < NF; i++) sd[i] = 1.0;
