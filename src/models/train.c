@@ -426,6 +426,21 @@ static sq_status train_setup(const sq_model *m, const sq_dataset *ds, const sq_t
     return SQ_OK;
 }
 
+/* A resumed checkpoint's training-state value `key` into *out, if present (else *out stays);
+ * a value that is not a number in [lo, hi] is an error naming the file, key and value. */
+static sq_status resume_meta(const sq_st_file *f, const char *path, const char *key, double lo,
+                             double hi, double *out, sq_error *err) {
+    const char *v = sq_st_meta(f, key);
+    if (!v) return SQ_OK;
+    char *end;
+    const double x = strtod(v, &end);
+    if (end == v || *end || !(x >= lo && x <= hi))
+        return sq_error_set(err, SQ_ERR_FORMAT, "%s: checkpoint metadata '%s' is '%s', not a number "
+                            "in [%g, %g]", path, key, v, lo, hi);
+    *out = x;
+    return SQ_OK;
+}
+
 /* copies the AdamW moments (m then v) and step count into keep */
 static void keep_moments(const sq_nn_params *p, float *keep, int64_t *step) {
     memcpy(keep, p->m, p->total * sizeof(float));
@@ -457,13 +472,19 @@ sq_status sq_train(sq_model *m, const sq_dataset *ds, const sq_train_opts *o,
             sq__sampler_free(&smp);
             return st;
         }
-        const char *e = sq_st_meta(&f, "train_epoch"), *bn = sq_st_meta(&f, "best_ndcg10"),
-                   *dd = sq_st_meta(&f, "lr_drops_done");
-        if (e) start_epoch = atoi(e);
-        if (bn) best = atof(bn);
-        /* the same flags continue the schedule where the checkpoint left it */
-        if (dd && o->lr_drop > 0.0f) drops = atoi(dd);
+        double e = 0.0, bn = -1.0, dd = 0.0;
+        st = resume_meta(&f, o->resume, "train_epoch", 0, 1e9, &e, err);
+        if (st == SQ_OK) st = resume_meta(&f, o->resume, "best_ndcg10", 0, 1, &bn, err);
+        if (st == SQ_OK) st = resume_meta(&f, o->resume, "lr_drops_done", 0, 1e6, &dd, err);
         sq_st_free(&f);
+        if (st != SQ_OK) {
+            sq__sampler_free(&smp);
+            return st;
+        }
+        start_epoch = (int)e;
+        best = bn;
+        /* the same flags continue the schedule where the checkpoint left it */
+        if (o->lr_drop > 0.0f) drops = (int)dd;
     }
     const int session_parallel = o->batching == SQ_BATCHING_SESSION;
     sq__session_train sess = {0};

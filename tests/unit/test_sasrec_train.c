@@ -262,6 +262,15 @@ static void test_lr_drop_on_plateau(void **state) {
     assert_int_equal(sq_model_load(&orig, ck, &err), SQ_OK);
     assert_memory_equal(kept->params.data, orig->params.data, orig->params.total * sizeof(float));
     assert_memory_equal(again->params.data, orig->params.data, orig->params.total * sizeof(float));
+    /* a checkpoint whose training state is not a number is refused, naming key and value */
+    char ck3[1100];
+    path_of(ck3, sizeof ck3, "badmeta.safetensors");
+    const char *badmeta[] = {"train_epoch", "3", "lr_drops_done", "x1", NULL};
+    assert_int_equal(sq_model_save(orig, ck3, badmeta, 1, &err), SQ_OK);
+    bad.resume = ck3, bad.out = NULL;
+    assert_int_equal(sq_train(orig, &ds, &bad, &rw, &err), SQ_ERR_FORMAT);
+    assert_non_null(strstr(err.msg, "'lr_drops_done' is 'x1'"));
+    assert_non_null(strstr(err.msg, ck3));
     sq_model_free(kept);
     sq_model_free(orig);
     sq_model_free(again);
