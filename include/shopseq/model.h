@@ -49,6 +49,8 @@ typedef struct sq_model_config {
     float mask_last;   /* bert4rec: probability that a training sequence instead has only its
                           last event masked, the recommendation task itself (the official
                           code adds one such instance per ten Cloze ones); 0 = never */
+    int output_bias;   /* bert4rec: a per-item bias on the output logits, as BERT's masked-LM
+                          head (1 in the bert4rec preset, the paper; needs --loss ce) */
     int window;        /* itemknn: co-occurrence window; caser: L, the last L items */
     int filters_h;     /* caser: horizontal filters per height */
     int filters_v;     /* caser: vertical filters */
@@ -116,6 +118,9 @@ typedef struct sq_model_ops {
      * The service's fast scorer and the item task's candidate score read it. NULL when
      * score is no such product (the counting baselines). */
     const char *output_table;
+    /* The output bias: a parameter of n_items (or more) entries added to those products
+     * when the model has it (bert4rec with output_bias); NULL or absent: none. */
+    const char *output_bias;
     void (*destroy)(sq_model *m);
     /* Counting models (the baselines) leave forward/backward as no-ops and set these:
      * training then calls fit_batch for each training batch of the first epoch (instead
@@ -196,6 +201,9 @@ static inline void sq_model_encode(sq_model *m, const sq_batch *b, int train, fl
 /* Index in m->params of ops->output_table, checked to be (>= n_items, dim); -1 when the
  * model has none (or no encoder). */
 int sq_model_output_table(const sq_model *m);
+/* Index in m->params of ops->output_bias (>= n_items entries), -1 when this model has none:
+ * score(v) = rep . table[v] + bias[v]. */
+int sq_model_output_bias(const sq_model *m);
 static inline void sq_model_encode_backward(sq_model *m, const sq_batch *b, const float *drep) {
     m->ops->encode_backward(m, b, drep);
 }

@@ -167,6 +167,11 @@ size_t sq_nn_ce_scratch_size(int V);
 double sq_nn_ce_full(float *dh, float *dtable, const float *h, const float *table,
                     const uint32_t *target, int N, int V, int C, float grad_scale, float *scratch,
                     sq_nn_ws *ws);
+/* The same with a per-item output bias: logit(i, v) = h[i] . table[v] + bias[v]; when dh !=
+ * NULL, dbias (V) accumulates too. bias NULL: sq_nn_ce_full. */
+double sq_nn_ce_full_bias(float *dh, float *dtable, float *dbias, const float *h,
+                         const float *table, const float *bias, const uint32_t *target, int N,
+                         int V, int C, float grad_scale, float *scratch, sq_nn_ws *ws);
 /* Sampled softmax: classes {target, neg[i*K .. i*K+K)} per row, target first. */
 double sq_nn_sampled_softmax(float *dh, float *dtable, const float *h, const float *table,
                             const uint32_t *target, const uint32_t *neg, int N, int K, int C,

@@ -34,6 +34,8 @@ static const char usage_text[] =
     "  --mask-last P       bert4rec: mask only the last event of a training sequence with\n"
     "                      probability P, the recommendation task itself (0; the\n"
     "                      official code's data has one such sequence per 11, P = 0.09)\n"
+    "  --output-bias 0|1   bert4rec: the masked-LM head's per-item output bias (1, the\n"
+    "                      paper; it needs --loss ce, and is off by default otherwise)\n"
     "  --init-std X        sasrec: initialise every matrix from N(0, X) instead of the\n"
     "                      paper's xavier normal (0 = xavier; 0.02 = RecBole's choice)\n"
     "  --loss KIND         bce (one sampled negative, the paper), ce (full softmax),\n"
@@ -77,7 +79,7 @@ static const char usage_text[] =
 
 enum {
     O_MODEL = 256, O_DIM, O_BLOCKS, O_HEADS, O_MAXLEN, O_DROPOUT, O_BEHAVIOR, O_FEATURES, O_LOSS,
-    O_NEG, O_LR, O_WD, O_INIT_STD, O_MASK_PROB, O_MASK_LAST, O_BATCH, O_EPOCHS, O_EVAL_EVERY, O_PATIENCE, O_EVAL_USERS,
+    O_NEG, O_LR, O_WD, O_INIT_STD, O_MASK_PROB, O_MASK_LAST, O_OUT_BIAS, O_BATCH, O_EPOCHS, O_EVAL_EVERY, O_PATIENCE, O_EVAL_USERS,
     O_MAXSEC, O_LR_DROP, O_LR_DROPS, O_SEED,
     O_THREADS, O_RESUME, O_OUT, O_QUIET, O_BPREG, O_ELU, O_ALPHA, O_BATCHING, O_LOGQ
 };
@@ -101,7 +103,8 @@ int sq_cmd_train(int argc, char **argv) {
         {"weight-decay", required_argument, 0, O_WD},
         {"init-std", required_argument, 0, O_INIT_STD},
         {"mask-prob", required_argument, 0, O_MASK_PROB},
-        {"mask-last", required_argument, 0, O_MASK_LAST}, {"batch", required_argument, 0, O_BATCH},
+        {"mask-last", required_argument, 0, O_MASK_LAST},
+        {"output-bias", required_argument, 0, O_OUT_BIAS}, {"batch", required_argument, 0, O_BATCH},
         {"epochs", required_argument, 0, O_EPOCHS},
         {"eval-every", required_argument, 0, O_EVAL_EVERY},
         {"patience", required_argument, 0, O_PATIENCE},
@@ -118,7 +121,7 @@ int sq_cmd_train(int argc, char **argv) {
     sq_model_config_default(&cfg);
     sq_train_opts to = {.epochs = 200, .lr = 1e-3f, .eval_every = 5, .patience = 5, .lr_drops = 2};
     const char *out = NULL, *resume = NULL;
-    int threads = 0, quiet = 0;
+    int threads = 0, quiet = 0, out_bias = -1;
     double x;
     /* --model first: its defaults, then the other flags override them */
     for (int i = 1; i < argc; i++) {
@@ -155,6 +158,7 @@ int sq_cmd_train(int argc, char **argv) {
             INTFLAG(O_PATIENCE, "--patience", 0, 1000000, to.patience)
             INTFLAG(O_THREADS, "--threads", 1, 1024, threads)
             INTFLAG(O_LR_DROPS, "--lr-drops", 1, 1000, to.lr_drops)
+            INTFLAG(O_OUT_BIAS, "--output-bias", 0, 1, out_bias)
 #undef INTFLAG
         case O_EVAL_USERS:
             if (num("--eval-users", optarg, 0, 4e9, &x)) return SQ_EXIT_USAGE;
@@ -251,6 +255,10 @@ int sq_cmd_train(int argc, char **argv) {
         return sq_cli_usage("train", "--mask-prob applies to bert4rec only (model '%s')", cfg.model);
     if (cfg.mask_last > 0.0f && strcmp(cfg.model, "bert4rec") != 0)
         return sq_cli_usage("train", "--mask-last applies to bert4rec only (model '%s')", cfg.model);
+    if (out_bias >= 0 && strcmp(cfg.model, "bert4rec") != 0)
+        return sq_cli_usage("train", "--output-bias applies to bert4rec only (model '%s')", cfg.model);
+    if (out_bias >= 0) cfg.output_bias = out_bias;
+    else if (cfg.loss != SQ_LOSS_CE) cfg.output_bias = 0; /* the bias goes with the full CE */
     if (cfg.dim % cfg.heads)
         return sq_cli_usage("train", "--dim (%d) must be a multiple of --heads (%d)", cfg.dim, cfg.heads);
     sq_nn_init(threads);

@@ -6,8 +6,11 @@
  *                                       category, price or time)))
  *   per block:  x1 = LN1(x + drop(MHA(x)))      bidirectional within each sequence
  *               x  = LN2(x1 + drop(W2 gelu(W1 x1 + b1) + b2))      (inner size 4C)
- * Head (BERT's masked-LM head, without the per-item output bias):
- *   t = LN_h(gelu(W_t h + b_t));  logits = t . E[0..V)      (input embeddings tied)
+ * Head (BERT's masked-LM head):
+ *   t = LN_h(gelu(W_t h + b_t));  logits = t . E[0..V) + o      (input embeddings tied)
+ * with the per-item output bias o when cfg.output_bias (the paper and the preset; without
+ * it, item popularity can only live in the embeddings' norms and their angle to LN_h's
+ * beta). The bias needs the full cross-entropy: --loss shared has no bias term.
  *
  * Training (Cloze). A training batch row j of sequence s holds input event j and target
  * j+1 (model.h); the model rebuilds the whole sequence item[r0..r1) + target[r1-1] and masks
@@ -46,6 +49,7 @@ typedef struct {
     sq_model base;
     int C, B, H, V, maxpos;
     int item_emb, pos_emb, eln_w, eln_b, ht_w, ht_b, hln_w, hln_b;
+    int out_b; /* head.out_bias, or -1 without cfg.output_bias */
     sq__side side;
     block_ix *bix;
     block_act *act;
@@ -97,15 +101,19 @@ static sq_status create(sq_model **out, const sq_model_config *cfg, sq_error *er
     if (C <= 0 || B < 1 || H <= 0 || C % H || cfg->maxlen <= 0 || cfg->n_items <= 0 ||
         cfg->batch <= 0 || cfg->dropout < 0.0f || cfg->dropout >= 1.0f ||
         cfg->mask_prob < 0.0f || cfg->mask_prob > 1.0f || !(cfg->mask_last >= 0.0f) ||
-        cfg->mask_last > 1.0f)
+        cfg->mask_last > 1.0f || (cfg->output_bias != 0 && cfg->output_bias != 1))
         return sq_error_set(err, SQ_ERR_USAGE,
                             "bert4rec: bad config (dim %d a multiple of heads %d, blocks %d >= 1, "
                             "maxlen %d, items %d, batch %d, dropout %g, mask_prob %g, "
-                            "mask_last %g)",
+                            "mask_last %g, output_bias %d)",
                             C, H, B, cfg->maxlen, cfg->n_items, cfg->batch, (double)cfg->dropout,
-                            (double)cfg->mask_prob, (double)cfg->mask_last);
+                            (double)cfg->mask_prob, (double)cfg->mask_last, cfg->output_bias);
     if (cfg->loss != SQ_LOSS_CE && cfg->loss != SQ_LOSS_SHARED)
         return sq_error_set(err, SQ_ERR_USAGE, "bert4rec: --loss must be ce or shared");
+    if (cfg->output_bias && cfg->loss != SQ_LOSS_CE)
+        return sq_error_set(err, SQ_ERR_USAGE,
+                            "bert4rec: the output bias needs --loss ce (give --output-bias 0 "
+                            "for --loss shared)");
     bert *m = calloc(1, sizeof *m);
     if (!m) return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
     m->base.ops = &sq_bert4rec_ops;
@@ -152,7 +160,8 @@ static sq_status create(sq_model **out, const sq_model_config *cfg, sq_error *er
     m->ht_b = add(p, "head.dense.bias", C, 0);
     m->hln_w = add(p, "head.ln.weight", C, 0);
     m->hln_b = add(p, "head.ln.bias", C, 0);
-    if (bad || m->hln_b < 0) goto nomem;
+    m->out_b = cfg->output_bias ? add(p, "head.out_bias", cfg->n_items, 0) : -1;
+    if (bad || m->hln_b < 0 || (cfg->output_bias && m->out_b < 0)) goto nomem;
     if (sq_nn_params_alloc(p, err) != SQ_OK) {
         destroy(&m->base);
         return SQ_ERR_NOMEM;
@@ -407,8 +416,10 @@ static double loss(bert *m, float *dt3) {
     if (m->base.cfg.loss == SQ_LOSS_SHARED)
         return sq__shared_loss(&m->shared, dt3, dE, m->t3, sq_nn_param(p, m->item_emb), m->mtgt,
                                m->M, m->C, m->V, m->base.cfg.negatives, m->loss_seed);
-    return sq_nn_ce_full(dt3, dE, m->t3, sq_nn_param(p, m->item_emb), m->mtgt, m->M, m->V, m->C,
-                         1.0f, m->ce_scratch, &m->base.loss_ws);
+    const float *ob = m->out_b >= 0 ? sq_nn_param(p, m->out_b) : NULL;
+    float *dob = dt3 && m->out_b >= 0 ? sq_nn_pgrad(p, m->out_b) : NULL;
+    return sq_nn_ce_full_bias(dt3, dE, dob, m->t3, sq_nn_param(p, m->item_emb), ob, m->mtgt,
+                              m->M, m->V, m->C, 1.0f, m->ce_scratch, &m->base.loss_ws);
 }
 
 static double run(bert *m, const sq_batch *b, int train) {
@@ -488,11 +499,13 @@ static void score(sq_model *mm, const sq_batch *b, float *scores) {
     const float *h = sq_bert4rec_encode(&m->base, b->n_seq, m->seq_off, m->tok, m->pos,
                                         b->behavior ? m->beh : NULL, b->gap ? m->gap : NULL, 0, 0);
     head_forward(m, h);
-    sq_nn_linear_forward(scores, m->t3, sq_nn_param(&m->base.params, m->item_emb), NULL, m->M, m->C,
-                         m->V);
+    const sq_nn_params *p = &m->base.params;
+    sq_nn_linear_forward(scores, m->t3, sq_nn_param(p, m->item_emb),
+                         m->out_b >= 0 ? sq_nn_param(p, m->out_b) : NULL, m->M, m->C, m->V);
 }
 
 const sq_model_ops sq_bert4rec_ops = {.name = "bert4rec", .create = create, .forward = forward,
                                       .backward = backward, .score = score, .destroy = destroy,
                                       .encode = encode_op, .encode_backward = encode_backward,
-                                      .output_table = "item_emb.weight"};
+                                      .output_table = "item_emb.weight",
+                                      .output_bias = "head.out_bias"};

@@ -85,6 +85,7 @@ sq_status sq_model_save(const sq_model *m, const char *path, const char *const *
     KV("seed", "%" PRIu64, c->seed);
     KV("mask_prob", "%.9g", (double)c->mask_prob);
     KV("mask_last", "%.9g", (double)c->mask_last);
+    KV("output_bias", "%d", c->output_bias);
     KV("window", "%d", c->window);
     KV("filters_h", "%d", c->filters_h);
     KV("filters_v", "%d", c->filters_v);
@@ -147,6 +148,7 @@ sq_status sq_model_load_file(sq_model **out, const sq_st_file *f, const char *pa
     /* model-specific fields: absent in older checkpoints (then 0 = default) */
     if (meta_num(f, "mask_prob", &x[11]) == 0) c.mask_prob = (float)x[11];
     if (meta_num(f, "mask_last", &x[11]) == 0) c.mask_last = (float)x[11];
+    if (meta_num(f, "output_bias", &x[11]) == 0) c.output_bias = (int)x[11];
     if (meta_num(f, "window", &x[11]) == 0) c.window = (int)x[11];
     if (meta_num(f, "filters_h", &x[11]) == 0) c.filters_h = (int)x[11];
     if (meta_num(f, "filters_v", &x[11]) == 0) c.filters_v = (int)x[11];

@@ -90,6 +90,14 @@ int sq_model_output_table(const sq_model *m) {
     return t->ndim == 2 && t->shape[0] >= m->cfg.n_items && t->shape[1] == m->cfg.dim ? i : -1;
 }
 
+int sq_model_output_bias(const sq_model *m) {
+    if (!m->ops->output_bias || sq_model_output_table(m) < 0) return -1;
+    const int i = sq_nn_params_find(&m->params, m->ops->output_bias);
+    if (i < 0) return -1;
+    const sq_nn_tensor *t = &m->params.t[i];
+    return t->ndim == 1 && t->shape[0] >= m->cfg.n_items ? i : -1;
+}
+
 const char *sq_model_names(void) {
     static char buf[256];
     if (!buf[0])
@@ -140,13 +148,15 @@ sq_status sq_model_config_preset(sq_model_config *c, const char *model, sq_error
         c->negatives = 3;
     } else if (!strcmp(model, "bert4rec")) {
         /* BERT4Rec (Sun et al. 2019): d 64, 2 blocks, 2 heads, maxlen 200, dropout 0.1,
-         * Cloze probability 0.6 on Beauty (0.2 on ML-1M) */
+         * Cloze probability 0.6 on Beauty (0.2 on ML-1M), BERT's masked-LM head with its
+         * per-item output bias */
         c->dim = 64;
         c->blocks = 2;
         c->heads = 2;
         c->maxlen = 200;
         c->dropout = 0.1f;
         c->mask_prob = 0.6f;
+        c->output_bias = 1;
         c->loss = SQ_LOSS_CE;
         c->ln_eps = 1e-12f;
     } else if (!strcmp(model, "pop") || !strcmp(model, "markov") || !strcmp(model, "itemknn")) {

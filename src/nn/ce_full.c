@@ -45,14 +45,29 @@ size_t sq_nn_ce_scratch_size(int V) {
 double sq_nn_ce_full(float *dh, float *dtable, const float *h, const float *table,
                     const uint32_t *target, int N, int V, int C, float grad_scale, float *scratch,
                     sq_nn_ws *ws) {
-    if (sq__ce_full_avx512_ok(C))
-        return sq__ce_full_avx512(dh, dtable, h, table, target, N, V, C, grad_scale, scratch, ws);
-    return sq__ce_full_blas(dh, dtable, h, table, target, N, V, C, grad_scale, scratch, ws);
+    return sq_nn_ce_full_bias(dh, dtable, NULL, h, table, NULL, target, N, V, C, grad_scale,
+                              scratch, ws);
 }
 
-double sq__ce_full_blas(float *dh, float *dtable, const float *h, const float *table,
-                        const uint32_t *target, int N, int V, int C, float grad_scale,
-                        float *scratch, sq_nn_ws *ws) {
+double sq_nn_ce_full_bias(float *dh, float *dtable, float *dbias, const float *h,
+                         const float *table, const float *bias, const uint32_t *target, int N,
+                         int V, int C, float grad_scale, float *scratch, sq_nn_ws *ws) {
+    if (sq__ce_full_avx512_ok(C))
+        return sq__ce_full_avx512(dh, dtable, dbias, h, table, bias, target, N, V, C, grad_scale,
+                                  scratch, ws);
+    return sq__ce_full_blas(dh, dtable, dbias, h, table, bias, target, N, V, C, grad_scale,
+                            scratch, ws);
+}
+
+/* the per-item output bias onto the logits S (R, w) of the tile at item v0 */
+static void add_bias(float *S, int R, int w, const float *bias) {
+    for (int r = 0; r < R; r++)
+        for (int j = 0; j < w; j++) S[(size_t)r * w + j] += bias[j];
+}
+
+double sq__ce_full_blas(float *dh, float *dtable, float *dbias, const float *h,
+                        const float *table, const float *bias, const uint32_t *target, int N,
+                        int V, int C, float grad_scale, float *scratch, sq_nn_ws *ws) {
     if (N <= 0 || V <= 0) return 0.0;
     const sq__vexp_ops *vx = sq__vexp_best();
     const float g = grad_scale / (float)N;
@@ -82,6 +97,7 @@ double sq__ce_full_blas(float *dh, float *dtable, const float *h, const float *t
                 const int v0 = k * CE_TILE, w = v0 + CE_TILE < V ? CE_TILE : V - v0;
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, w, C, 1.0f, hb, C,
                             table + (size_t)v0 * C, C, 0.0f, S, w);
+                if (bias) add_bias(S, R, w, bias + v0);
                 for (int r = 0; r < R; r++) {
                     const float *l = S + (size_t)r * w;
                     const float m = vx->max(l, w);
@@ -111,11 +127,18 @@ double sq__ce_full_blas(float *dh, float *dtable, const float *h, const float *t
                     const float *Et = table + (size_t)v0 * C;
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, R, w, C, 1.0f, hb, C, Et,
                                 C, 0.0f, S, w);
+                    if (bias) add_bias(S, R, w, bias + v0);
                     for (int r = 0; r < R; r++) {
                         float *l = S + (size_t)r * w;
                         vx->exp_scale(l, l, w, lse[r], g);
                         if (tg[r] >= (uint32_t)v0 && tg[r] < (uint32_t)(v0 + w)) l[tg[r] - v0] -= g;
                     }
+                    if (dbias) /* this thread's own items: the column sums of P */
+                        for (int j = 0; j < w; j++) {
+                            float sum = 0.0f;
+                            for (int r = 0; r < R; r++) sum += S[(size_t)r * w + j];
+                            dbias[v0 + j] += sum;
+                        }
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, w, C, R, 1.0f, S, w, hb,
                                 C, 1.0f, dtable + (size_t)v0 * C, C);
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R, C, w, 1.0f, S, w, Et,

@@ -11,14 +11,14 @@
 #define SQ_CE_ROWS 1024
 
 /* any C: sgemm per tile (OpenBLAS), the vexp.c kernels for the softmax (ce_full.c) */
-double sq__ce_full_blas(float *dh, float *dtable, const float *h, const float *table,
-                        const uint32_t *target, int N, int V, int C, float grad_scale,
-                        float *scratch, sq_nn_ws *ws);
+double sq__ce_full_blas(float *dh, float *dtable, float *dbias, const float *h,
+                        const float *table, const float *bias, const uint32_t *target, int N,
+                        int V, int C, float grad_scale, float *scratch, sq_nn_ws *ws);
 /* AVX-512F, C a multiple of 16: own kernels with the logits item-major, so the softmax
  * runs down columns, 16 rows per vector (ce_full_avx512.c). Returns NAN for other C. */
-double sq__ce_full_avx512(float *dh, float *dtable, const float *h, const float *table,
-                          const uint32_t *target, int N, int V, int C, float grad_scale,
-                          float *scratch, sq_nn_ws *ws);
+double sq__ce_full_avx512(float *dh, float *dtable, float *dbias, const float *h,
+                          const float *table, const float *bias, const uint32_t *target, int N,
+                          int V, int C, float grad_scale, float *scratch, sq_nn_ws *ws);
 /* whether this CPU and C can take the AVX-512 path */
 int sq__ce_full_avx512_ok(int C);
 

@@ -155,9 +155,29 @@ SQ_T5 static void probs_tile(float *S, int w, int RP, const float *lse, float g,
         if (tg[r] - v0 < (uint32_t)w) S[(size_t)(tg[r] - v0) * RP + r] -= g;
 }
 
-double sq__ce_full_avx512(float *dh, float *dtable, const float *h, const float *table,
-                          const uint32_t *target, int N, int V, int C, float grad_scale,
-                          float *scratch, sq_nn_ws *ws) {
+/* the per-item output bias onto S^T (w, RP) of the tile at item v0 (padded rows too: they
+ * are dropped by lse = +inf) */
+SQ_T5 static void add_bias(float *S, int w, int RP, const float *bias) {
+    for (int j = 0; j < w; j++) {
+        const __m512 b = _mm512_set1_ps(bias[j]);
+        float *s = S + (size_t)j * RP;
+        for (int q = 0; q < RP; q += 16) _mm512_storeu_ps(s + q, _mm512_add_ps(_mm512_loadu_ps(s + q), b));
+    }
+}
+
+/* dbias[j] += sum over the R rows of P^T[j] */
+static void bias_grad(const float *S, int w, int RP, int R, float *dbias) {
+    for (int j = 0; j < w; j++) {
+        const float *s = S + (size_t)j * RP;
+        float sum = 0.0f;
+        for (int r = 0; r < R; r++) sum += s[r];
+        dbias[j] += sum;
+    }
+}
+
+double sq__ce_full_avx512(float *dh, float *dtable, float *dbias, const float *h,
+                          const float *table, const float *bias, const uint32_t *target, int N,
+                          int V, int C, float grad_scale, float *scratch, sq_nn_ws *ws) {
     if (!sq__ce_full_avx512_ok(C)) return NAN;
     if (N <= 0 || V <= 0) return 0.0;
     const float g = grad_scale / (float)N;
@@ -200,6 +220,7 @@ double sq__ce_full_avx512(float *dh, float *dtable, const float *h, const float 
                 for (int k = tb; k < te; k++) {
                     const int v0 = k * TILE, w = v0 + TILE < V ? TILE : V - v0;
                     gemm(w, C, table + (size_t)v0 * C, C, 1, hT, RP, S, RP, RP, 0);
+                    if (bias) add_bias(S, w, RP, bias + v0);
                     fold_tile(S, w, RP, mx, sm, tmp);
                     for (int r = 0; r < R; r++)
                         if (tg[r] - (uint32_t)v0 < (uint32_t)w) lt[r] = S[(size_t)(tg[r] - v0) * RP + r];
@@ -227,7 +248,9 @@ double sq__ce_full_avx512(float *dh, float *dtable, const float *h, const float 
                         const int v0 = k * TILE, w = v0 + TILE < V ? TILE : V - v0;
                         const float *Et = table + (size_t)v0 * C;
                         gemm(w, C, Et, C, 1, hT, RP, S, RP, RP, 0);
+                        if (bias) add_bias(S, w, RP, bias + v0);
                         probs_tile(S, w, RP, lse, g, tg, R, (uint32_t)v0);
+                        if (dbias) bias_grad(S, w, RP, R, dbias + v0); /* the group's own items */
                         for (int k0 = 0; k0 < R; k0 += KCH)
                             gemm(w, R - k0 < KCH ? R - k0 : KCH, S + k0, RP, 1, hb + (size_t)k0 * C,
                                  C, dtable + (size_t)v0 * C, C, C, 1);

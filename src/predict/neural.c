@@ -46,6 +46,7 @@ typedef struct {
     /* item task: one more head input, the encoder's next-item score of the candidate,
      * rep . E[item] (E = etab, the table score multiplies with); -1 for the other tasks */
     int etab, FD;            /* FD = F + (etab >= 0): the head's feature width */
+    int ebias;               /* the output bias added to that score (bert4rec), or -1 */
     uint32_t cand[NEURAL_BATCH];
     /* one packed batch */
     int *seq_off, *pos;
@@ -187,6 +188,7 @@ static sq_status buffers(neural *n, int n_features, sq_pred_task task, int K, sq
     n->C = c->dim;
     n->F = n->o.with_features ? n_features : 0;
     n->etab = task == SQ_PRED_ITEM ? sq_model_output_table(n->m) : -1;
+    n->ebias = n->etab >= 0 ? sq_model_output_bias(n->m) : -1;
     n->FD = n->F + (n->etab >= 0);
     n->K = K;
     const size_t rows = (size_t)n->B * n->maxlen;
@@ -251,13 +253,15 @@ static sq_batch pack(neural *n, const sq_pred_examples *ex, const size_t *idx, i
                       .gap = n->gap, .pos = n->pos};
 }
 
-/* Item task: the candidate's score rep . E[item] as the last head input of each row. */
+/* Item task: the candidate's score rep . E[item] (+ the output bias) as the last head
+ * input of each row. */
 static void item_scores(neural *n, const float *rep, int cnt) {
     if (n->etab < 0) return;
     const float *E = sq_nn_param(&n->m->params, n->etab);
+    const float *ob = n->ebias >= 0 ? sq_nn_param(&n->m->params, n->ebias) : NULL;
     for (int s = 0; s < cnt; s++) {
         const float *r = rep + (size_t)s * n->C, *e = E + (size_t)n->cand[s] * n->C;
-        float d = 0.0f;
+        float d = ob ? ob[n->cand[s]] : 0.0f;
         for (int c = 0; c < n->C; c++) d += r[c] * e[c];
         n->feat[(size_t)s * n->FD + n->F] = d;
     }
@@ -268,9 +272,11 @@ static void item_scores_backward(neural *n, const float *rep, int cnt) {
     if (n->etab < 0) return;
     const float *E = sq_nn_param(&n->m->params, n->etab);
     float *dE = sq_nn_pgrad(&n->m->params, n->etab);
+    float *dob = n->ebias >= 0 ? sq_nn_pgrad(&n->m->params, n->ebias) : NULL;
     const int col = n->head.rep_dim + n->F;
     for (int s = 0; s < cnt; s++) {
         const float g = n->head.dx[(size_t)s * n->head.in_dim + col];
+        if (dob) dob[n->cand[s]] += g;
         const float *r = rep + (size_t)s * n->C, *e = E + (size_t)n->cand[s] * n->C;
         float *dr = n->drep + (size_t)s * n->C, *de = dE + (size_t)n->cand[s] * n->C;
         for (int c = 0; c < n->C; c++) {

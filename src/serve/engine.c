@@ -155,7 +155,10 @@ sq_status sq_engine_load(sq_engine **out, const char *model_path, const char *da
     }
     const int ie = st == SQ_OK ? sq_model_output_table(e->m) : -1;
     if (ie >= 0) { /* rows past V (bert4rec's [mask]) are not items: the scorer reads V */
-        st = sq__scorer_init(&e->sc, sq_nn_param(&e->m->params, ie), e->V, e->m->cfg.dim, err);
+        const int ib = sq_model_output_bias(e->m);
+        st = sq__scorer_init(&e->sc, sq_nn_param(&e->m->params, ie),
+                             ib >= 0 ? sq_nn_param(&e->m->params, ib) : NULL, e->V,
+                             e->m->cfg.dim, err);
         e->fast = st == SQ_OK;
     }
     if (st == SQ_OK) {

@@ -50,6 +50,7 @@ typedef struct sq__scorer {
     int8_t *q;         /* (nblk, C, 16) quantised E */
     float *scale;      /* (nblk * 16) per item; 0 for the padding of the last block */
     const float *E;    /* (V, C) the model's fp32 item embeddings (not owned) */
+    const float *bias; /* (V) the model's output bias, or NULL (not owned) */
     int isa;           /* 3 avx512-vnni (h quantised too), 2 avx512f, 1 avx2+fma, 0 portable C */
     int C4;            /* C rounded up to 4 (vnni) */
     int8_t *q4;        /* (nblk, C4/4, 16, 4) the same values, as vpdpbusd reads them (vnni) */
@@ -57,7 +58,9 @@ typedef struct sq__scorer {
     float *qabs;       /* (nblk * 16) scale(v) * sum_c |q(v,c)| (vnni) */
 } sq__scorer;
 
-sq_status sq__scorer_init(sq__scorer *s, const float *E, int V, int C, sq_error *err);
+/* bias: a per-item term added to every score (exact: it shifts both bounds alike), or NULL */
+sq_status sq__scorer_init(sq__scorer *s, const float *E, const float *bias, int V, int C,
+                          sq_error *err);
 void sq__scorer_free(sq__scorer *s); /* accepts a zeroed s */
 /* out (n, ld >= nblk*16): approximate scores of rep (n, C) for every item (OpenMP). */
 void sq__scorer_approx(const sq__scorer *s, const float *rep, int n, float *out, size_t ld);

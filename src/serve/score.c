@@ -32,13 +32,15 @@
  * and of the exact dot: generous against 2 * C * 2^-24 * 127 */
 #define SLACK 0.02f
 
-sq_status sq__scorer_init(sq__scorer *s, const float *E, int V, int C, sq_error *err) {
+sq_status sq__scorer_init(sq__scorer *s, const float *E, const float *bias, int V, int C,
+                          sq_error *err) {
     memset(s, 0, sizeof *s);
     if (V < 1 || C < 1 || C > 1024) return sq_error_set(err, SQ_ERR_USAGE, "scorer: bad shape %d x %d", V, C);
     s->V = V;
     s->C = C;
     s->nblk = (V + LANES - 1) / LANES;
     s->E = E;
+    s->bias = bias;
     s->q = aligned_alloc(64, ((size_t)s->nblk * C * LANES + 63) / 64 * 64); /* size: a multiple of the alignment */
     s->scale = calloc((size_t)s->nblk * LANES, sizeof *s->scale);
     if (!s->q || !s->scale) {
@@ -273,6 +275,11 @@ void sq__scorer_approx(const sq__scorer *s, const float *rep, int n, float *out,
         else if (isa >= 2) pass_avx512(s, b0, b1, rep, n, out, ld);
         else if (s->isa == 1) pass_avx2(s, b0, b1, rep, n, out, ld);
         else pass_scalar(s, b0, b1, rep, n, out, ld);
+        if (s->bias) { /* this thread's own items */
+            const int v0 = b0 * LANES, v1 = b1 * LANES < s->V ? b1 * LANES : s->V;
+            for (int i = 0; i < n; i++)
+                for (int v = v0; v < v1; v++) out[(size_t)i * ld + v] += s->bias[v];
+        }
     }
     free(ru);
     free(rs);
@@ -282,7 +289,7 @@ float sq__scorer_exact(const sq__scorer *s, const float *rep, uint32_t v) {
     const float *e = s->E + (size_t)v * s->C;
     float acc = 0.0f;
     for (int c = 0; c < s->C; c++) acc += rep[c] * e[c];
-    return acc;
+    return s->bias ? acc + s->bias[v] : acc;
 }
 
 /* ---- top-k with a min-heap of the k best so far; ties: the lower item id ranks first ---- */

@@ -29,7 +29,33 @@ set +e
 "$BIN" train "$T/d.sqd" --model bert4rec --loss shared --sample-alpha 0.5 --epochs 1 --out "$T/x.st" 2>"$T/sa.err"
 [ $? -eq 1 ] && grep -q "gru4rec and lstm only" "$T/sa.err" || fail "--sample-alpha on bert4rec must be refused: $(cat "$T/sa.err")"
 "$BIN" train "$T/nothing.sqd" --out "$T/m" 2>/dev/null; [ $? -eq 1 ] || fail "missing data must exit 1"
+"$BIN" train "$T/d.sqd" --model sasrec --output-bias 1 --out x 2>/dev/null; [ $? -eq 2 ] || fail "--output-bias on sasrec must exit 2"
+"$BIN" train "$T/d.sqd" --model bert4rec --loss shared --output-bias 1 --epochs 1 --out "$T/x.st" 2>"$T/ob.err"
+[ $? -eq 1 ] && grep "needs --loss ce" "$T/ob.err" >/dev/null || fail "--output-bias with --loss shared must be refused: $(cat "$T/ob.err")"
 set -e
+# bert4rec's masked-LM head has its per-item output bias by default (the paper), learned;
+# with --loss shared it has none
+"$BIN" train "$T/d.sqd" --model bert4rec --dim 16 --heads 2 --maxlen 8 --batch 16 --epochs 2 \
+  --eval-every 0 --out "$T/b.safetensors" 2>"$T/log" || { cat "$T/log"; fail "bert4rec train"; }
+"$BIN" train "$T/d.sqd" --model bert4rec --loss shared --dim 16 --heads 2 --maxlen 8 --batch 16 \
+  --epochs 1 --eval-every 0 --out "$T/bs.safetensors" 2>"$T/log" || { cat "$T/log"; fail "bert4rec shared"; }
+python3 - "$T/b.safetensors" "$T/bs.safetensors" <<'PY'
+import json, struct, sys
+def tensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    return json.loads(raw[8:8 + n]), raw[8 + n:]
+hdr, data = tensors(sys.argv[1])
+t = hdr["head.out_bias"]
+assert t["dtype"] == "F32" and t["shape"] == [15], t
+b0, b1 = t["data_offsets"]
+vals = struct.unpack(f"<{(b1 - b0) // 4}f", data[b0:b1])
+assert any(abs(v) > 1e-6 for v in vals), "the output bias was not trained"
+assert hdr["__metadata__"]["output_bias"] == "1", hdr["__metadata__"]
+hdr, _ = tensors(sys.argv[2])
+assert "head.out_bias" not in hdr and hdr["__metadata__"]["output_bias"] == "0"
+PY
+"$BIN" eval "$T/d.sqd" "$T/b.safetensors" --json >/dev/null || fail "eval of a bert4rec with output bias"
 "$BIN" train "$T/d.sqd" --model sasrec --dim 16 --heads 2 --maxlen 8 --batch 16 --epochs 20 \
   --eval-every 5 --lr 0.01 --loss ce --out "$T/m.safetensors" 2>"$T/log" || { cat "$T/log"; fail "train"; }
 grep -q "validation" "$T/log" || fail "no validation lines"

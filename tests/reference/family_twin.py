@@ -42,9 +42,9 @@ def shared_candidates(target, n_samples, V, seed):
     return torch.tensor(cand), torch.tensor([col[int(t)] for t in target])
 
 
-def ranking_loss(h, E, target, neg, kind, seed=0):
+def ranking_loss(h, E, target, neg, kind, seed=0, bias=None):
     if kind == "ce":
-        return F.cross_entropy(h @ E.T, target)
+        return F.cross_entropy(h @ E.T + (bias if bias is not None else 0.0), target)
     if kind == "shared":
         cand, col = shared_candidates(target, neg.shape[1], E.shape[0], seed ^ 0x7F4A7C15F39CC060)
         return F.cross_entropy(h @ E[cand].T, col)
@@ -148,7 +148,8 @@ class BertBlock(nn.Module):
 class BertTwin(nn.Module):
     """BERT4Rec: Cloze masking from sq_nn_hash_uniform(batch seed, token index)."""
 
-    def __init__(self, V, C, layers, heads, maxlen, use_behavior, mask_prob=0.5, ln_eps=1e-12):
+    def __init__(self, V, C, layers, heads, maxlen, use_behavior, mask_prob=0.5, ln_eps=1e-12,
+                 output_bias=0):
         super().__init__()
         self.V, self.C, self.maxpos = V, C, maxlen + 1
         self.mask_prob, self.ln_eps = mask_prob, ln_eps
@@ -160,7 +161,13 @@ class BertTwin(nn.Module):
         self.head = nn.Module()
         self.head.dense = nn.Linear(C, C)
         self.head.ln = nn.LayerNorm(C, eps=ln_eps)
+        self.output_bias = output_bias
+        if output_bias:  # BERT's per-item output bias of the masked-LM head
+            self.head.out_bias = nn.Parameter(torch.zeros(V))
         self.seed = 0
+
+    def logit_bias(self):
+        return self.head.out_bias if self.output_bias else None
 
     def set_seed(self, s):
         self.seed = s
@@ -262,14 +269,17 @@ def make_case(name, model_name, kind, K, seed, use_behavior=False, extra=None, l
     def table():
         return model.out_table() if hasattr(model, "out_table") else model.item_emb.weight
 
+    def bias():
+        return model.logit_bias() if hasattr(model, "logit_bias") else None
+
     def loss_fn():
         h, t, n = model.rows(*args, ti(target), ti(neg))
-        return ranking_loss(h, table()[:V], t, n, kind, bseed)
+        return ranking_loss(h, table()[:V], t, n, kind, bseed, bias())
 
     init = {k: v.detach().float().numpy().copy() for k, v in model.state_dict().items()}
     loss = loss_fn()
     loss.backward()
-    scores = (model.last(*args) @ table()[:V].T).detach()
+    scores = (model.last(*args) @ table()[:V].T + (bias() if bias() is not None else 0.0)).detach()
     grads = {k: p.grad.detach().numpy().astype(np.float64) for k, p in model.named_parameters()}
     opt = torch.optim.AdamW(model.parameters(), lr=0.01, betas=(0.9, 0.98), eps=1e-8, weight_decay=0.01)
     traj = []
@@ -288,7 +298,7 @@ def make_case(name, model_name, kind, K, seed, use_behavior=False, extra=None, l
     meta = {"sq_model": model_name, "loss": kind, "n_items": V, "dim": C, "blocks": layers,
             "heads": heads, "maxlen": maxlen, "use_behavior": int(use_behavior), "negatives": K,
             "batch_seed": bseed, "torch": torch.__version__}
-    for k in ("window", "filters_h", "filters_v", "mask_prob", "ln_eps"):
+    for k in ("window", "filters_h", "filters_v", "mask_prob", "ln_eps", "output_bias"):
         if hasattr(model, k):
             meta[k] = getattr(model, k)
     out = os.path.join(os.path.dirname(__file__), "..", "fixtures", "family", name + ".safetensors")
@@ -318,7 +328,8 @@ def main():
 EXTRA_CASES = [
     ("caser_bce", "caser", "bce", 3, 21, False, {"window": 3, "filters_h": 2, "filters_v": 2}),
     ("caser_ce_behavior", "caser", "ce", 1, 22, True, {"window": 4, "filters_h": 3, "filters_v": 1}),
-    ("bert4rec_ce", "bert4rec", "ce", 1, 31, False, {"blocks": 2, "heads": 2, "mask_prob": 0.5}),
+    ("bert4rec_ce", "bert4rec", "ce", 1, 31, False, {"blocks": 2, "heads": 2, "mask_prob": 0.5,
+                                                     "output_bias": 1}),
     ("gru4rec_shared", "gru4rec", "shared", 7, 41, False, {"blocks": 1}),
     ("bert4rec_shared", "bert4rec", "shared", 5, 42, False, {"blocks": 1, "heads": 2, "mask_prob": 0.4}),
     ("bert4rec_behavior", "bert4rec", "ce", 1, 32, True, {"blocks": 1, "heads": 1, "mask_prob": 0.3}),

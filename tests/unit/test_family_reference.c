@@ -44,6 +44,7 @@ static void run_case(const char *name) {
     if ((mv = sq_st_meta(&f, "filters_v"))) cfg.filters_v = atoi(mv);
     if ((mv = sq_st_meta(&f, "mask_prob"))) cfg.mask_prob = (float)atof(mv);
     if ((mv = sq_st_meta(&f, "ln_eps"))) cfg.ln_eps = (float)atof(mv);
+    cfg.output_bias = (mv = sq_st_meta(&f, "output_bias")) ? atoi(mv) : 0;
     cfg.n_items = meta_int(&f, "n_items");
     cfg.dim = meta_int(&f, "dim");
     cfg.blocks = meta_int(&f, "blocks");

@@ -1,7 +1,8 @@
 /* The encoder op of every neural model (model.h encode / encode_backward), which the task
  * heads of `shopseq predict` sit on:
  * - score == encode . E^T, with E the table the model declares as its output table
- *   (sq_model_output_table: item_emb; caser's out_emb; bert4rec's first n_items rows), so
+ *   (sq_model_output_table: item_emb; caser's out_emb; bert4rec's first n_items rows, plus
+ *   its output bias, sq_model_output_bias), so
  *   rep is exactly the scoring representation and the service's fast scorer and the item
  *   task read the right table; the baselines declare none;
  * - encode_backward is the gradient of J = sum(rep * R) for every parameter tensor, by finite
@@ -78,7 +79,7 @@ static void check_model(const char *name, const char *table, float scale) {
             pos[r] = MAXLEN - (seq_off[s + 1] - seq_off[s]) + (r - seq_off[s]);
     c.b = (sq_batch){.n_seq = NSEQ, .seq_off = seq_off, .item = item, .behavior = beh, .pos = pos,
                      .seed = 3};
-    /* score == rep . E^T */
+    /* score == rep . E^T (+ the output bias) */
     float scores[NSEQ * V], rep[NSEQ * C];
     sq_model_score(m, &c.b, scores);
     sq_model_encode(m, &c.b, 0, rep);
@@ -86,13 +87,17 @@ static void check_model(const char *name, const char *table, float scale) {
     assert_true(ti >= 0);
     assert_int_equal(ti, sq_nn_params_find(&m->params, table));
     const float *E = sq_nn_param(&m->params, ti);
+    /* bert4rec's masked-LM head adds its per-item output bias (the preset has it) */
+    const int ib = sq_model_output_bias(m);
+    assert_true(strcmp(name, "bert4rec") == 0 ? ib >= 0 : ib < 0);
+    const float *ob = ib >= 0 ? sq_nn_param(&m->params, ib) : NULL;
     double maxd = 0.0;
     for (int s = 0; s < NSEQ; s++)
         for (int v = 0; v < V; v++) {
-            double d = fd_dot(rep + (size_t)s * C, E + (size_t)v * C, C);
+            double d = fd_dot(rep + (size_t)s * C, E + (size_t)v * C, C) + (ob ? ob[v] : 0.0);
             maxd = fmax(maxd, fabs(d - scores[s * V + v]));
         }
-    fprintf(stderr, "  score vs rep.E^T max diff %.2e\n", maxd);
+    fprintf(stderr, "  score vs rep.E^T (+ bias) max diff %.2e\n", maxd);
     assert_true(maxd < 1e-5);
     /* the third sequence alone encodes to the same vector */
     const int off1[2] = {0, 3};

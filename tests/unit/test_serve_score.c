@@ -22,7 +22,8 @@ static float urand(void) { /* xorshift64 -> [-1, 1) */
     return (float)((rng >> 40) * (1.0 / 8388608.0)) - 1.0f;
 }
 
-static void check_case(int V, int C, int n, int k, int isa, int ties) {
+/* with_bias: a per-item output bias (bert4rec's head) that can reorder the top-k */
+static void check_case(int V, int C, int n, int k, int isa, int ties, int with_bias) {
     float *E = malloc((size_t)V * C * sizeof *E), *rep = malloc((size_t)n * C * sizeof *rep);
     assert_non_null(E);
     assert_non_null(rep);
@@ -33,11 +34,17 @@ static void check_case(int V, int C, int n, int k, int isa, int ties) {
             if (v % 7 != 0) memcpy(E + (size_t)v * C, E + (size_t)(v - v % 7) * C, C * sizeof *E);
     memset(E + (size_t)(V / 2) * C, 0, C * sizeof *E);
     for (int i = 0; i < n * C; i++) rep[i] = urand() * 2.0f;
+    float *bias = NULL;
+    if (with_bias) {
+        bias = malloc((size_t)V * sizeof *bias);
+        for (int v = 0; v < V; v++) bias[v] = urand() * 4.0f;
+    }
     sq__scorer s;
     sq_error err = {0};
-    assert_int_equal(sq__scorer_init(&s, E, V, C, &err), SQ_OK);
+    assert_int_equal(sq__scorer_init(&s, E, bias, V, C, &err), SQ_OK);
     if (isa > s.isa) { /* this CPU cannot run that path */
         sq__scorer_free(&s);
+        free(bias);
         free(E);
         free(rep);
         return;
@@ -54,7 +61,7 @@ static void check_case(int V, int C, int n, int k, int isa, int ties) {
         for (int c = 0; c < C; c++) l1 += fabsf(r[c]);
         for (int v = 0; v < V; v++) {
             exact[v] = sq__scorer_exact(&s, r, (uint32_t)v);
-            double naive = 0.0;
+            double naive = bias ? bias[v] : 0.0;
             for (int c = 0; c < C; c++) naive += (double)r[c] * E[(size_t)v * C + c];
             assert_true(fabs(exact[v] - naive) <= 1e-4 * (1.0 + fabs(naive)));
             float mx = 0.0f;
@@ -81,6 +88,7 @@ static void check_case(int V, int C, int n, int k, int isa, int ties) {
     free(sc);
     free(sc_ref);
     sq__scorer_free(&s);
+    free(bias);
     free(E);
     free(rep);
 }
@@ -88,10 +96,12 @@ static void check_case(int V, int C, int n, int k, int isa, int ties) {
 static void test_every_isa(void **state) {
     (void)state;
     for (int isa = 0; isa <= 3; isa++) {
-        check_case(1000, 64, 7, 10, isa, 0);   /* 1000 = 62 blocks + 8 padding items */
-        check_case(333, 24, 5, 50, isa, 1);    /* ties, odd dim */
-        check_case(40, 8, 3, 100, isa, 0);     /* k beyond the items left */
-        check_case(5000, 64, 1, 1, isa, 1);
+        check_case(1000, 64, 7, 10, isa, 0, 0); /* 1000 = 62 blocks + 8 padding items */
+        check_case(333, 24, 5, 50, isa, 1, 0);  /* ties, odd dim */
+        check_case(40, 8, 3, 100, isa, 0, 0);   /* k beyond the items left */
+        check_case(5000, 64, 1, 1, isa, 1, 0);
+        check_case(1000, 64, 7, 10, isa, 0, 1); /* with an output bias */
+        check_case(333, 24, 5, 50, isa, 1, 1);
     }
 }
 
