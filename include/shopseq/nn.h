@@ -187,7 +187,9 @@ double sq_nn_bce_neg(float *dh, float *dtable, const float *h, const float *tabl
  * forward OVERWRITES out (N, H) and cache (sq_nn_{gru,lstm}_cache_size floats).
  * backward: dout (N, H) is the loss gradient at every output row; dx (N, IC) ACCUMULATES
  * (if dx), weight gradients ACCUMULATE; out, cache, x are the forward's; scratch:
- * sq_nn_{gru,lstm}_scratch_size floats. */
+ * sq_nn_{gru,lstm}_scratch_size floats. H <= SQ_NN_RNN_MAX_HIDDEN (each thread keeps its
+ * recurrent gate row, 4H floats, on its stack: nothing to allocate, nothing to fail). */
+#define SQ_NN_RNN_MAX_HIDDEN 4096
 size_t sq_nn_gru_cache_size(int N, int H);
 size_t sq_nn_gru_scratch_size(int N, int H);
 void sq_nn_gru_forward(float *out, float *cache, const float *x, const float *w_ih,

@@ -57,13 +57,13 @@ static sq_status create_kind(sq_model **out, const sq_model_config *cfg, int lst
                              const sq_model_ops *ops, sq_error *err) {
     *out = NULL;
     const int C = cfg->dim, L = cfg->blocks, G = (lstm ? 4 : 3) * C;
-    if (C <= 0 || L < 1 || L > MAX_LAYERS || cfg->maxlen <= 0 || cfg->n_items <= 0 ||
-        cfg->batch <= 0 || cfg->dropout < 0.0f || cfg->dropout >= 1.0f)
+    if (C <= 0 || C > SQ_NN_RNN_MAX_HIDDEN || L < 1 || L > MAX_LAYERS || cfg->maxlen <= 0 ||
+        cfg->n_items <= 0 || cfg->batch <= 0 || cfg->dropout < 0.0f || cfg->dropout >= 1.0f)
         return sq_error_set(err, SQ_ERR_USAGE,
-                            "%s: bad config (dim %d, layers (--blocks) %d in [1, %d], maxlen %d, "
-                            "items %d, batch %d, dropout %g)",
-                            ops->name, C, L, MAX_LAYERS, cfg->maxlen, cfg->n_items, cfg->batch,
-                            (double)cfg->dropout);
+                            "%s: bad config (dim %d in [1, %d], layers (--blocks) %d in [1, %d], "
+                            "maxlen %d, items %d, batch %d, dropout %g)",
+                            ops->name, C, SQ_NN_RNN_MAX_HIDDEN, L, MAX_LAYERS, cfg->maxlen,
+                            cfg->n_items, cfg->batch, (double)cfg->dropout);
     rnn *m = calloc(1, sizeof *m);
     if (!m) return sq_error_set(err, SQ_ERR_NOMEM, "out of memory");
     m->base.ops = ops;

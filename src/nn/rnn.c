@@ -8,12 +8,19 @@
  * products at the end (dW = dA^T . X), so no thread ever writes a shared weight gradient. */
 #include <cblas.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "nn/gru_gates.h"
 #include "shopseq/nn.h"
 
+
+/* beyond the stack rows' size: the output is NaN, never a write past them (model create
+ * refuses such a dim first) */
+static int too_wide(float *out, const int *seq_off, int n_seq, int H) {
+    if (H <= SQ_NN_RNN_MAX_HIDDEN) return 0;
+    for (size_t i = 0; i < (size_t)seq_off[n_seq] * (size_t)H; i++) out[i] = NAN;
+    return 1;
+}
 
 size_t sq_nn_gru_cache_size(int N, int H) { return (size_t)N * 4 * H; }
 size_t sq_nn_gru_scratch_size(int N, int H) { return (size_t)N * 7 * H; }
@@ -24,11 +31,12 @@ size_t sq_nn_lstm_scratch_size(int N, int H) { return (size_t)N * 5 * H; }
 void sq_nn_gru_forward(float *out, float *cache, const float *x, const float *w_ih,
                        const float *w_hh, const float *b_ih, const float *b_hh, const int *seq_off,
                        int n_seq, int IC, int H) {
+    if (too_wide(out, seq_off, n_seq, H)) return;
     const int G = 3 * H;
     float *gx = cache; /* gx lands in the first 3H of each (4H) cache row */
 #pragma omp parallel
     {
-        float *gh = malloc((size_t)G * sizeof *gh);
+        float gh[3 * SQ_NN_RNN_MAX_HIDDEN];
 #pragma omp for schedule(dynamic, 1)
         for (int s = 0; s < n_seq; s++) {
             const int r0 = seq_off[s], r1 = seq_off[s + 1];
@@ -45,7 +53,6 @@ void sq_nn_gru_forward(float *out, float *cache, const float *x, const float *w_
                 sq__gru_row_forward(c, h, gh, b_ih, hp, H);
             }
         }
-        free(gh);
     }
 }
 
@@ -53,11 +60,12 @@ void sq_nn_gru_backward(float *dx, float *dw_ih, float *dw_hh, float *db_ih, flo
                         const float *dout, const float *cache, const float *out, const float *x,
                         const float *w_ih, const float *w_hh, const int *seq_off, int n_seq,
                         int IC, int H, float *scratch) {
+    if (H > SQ_NN_RNN_MAX_HIDDEN) return; /* the forward gave NaN */
     const int N = seq_off[n_seq], G = 3 * H;
     float *dgx = scratch, *dgh = scratch + (size_t)N * G, *hprev = scratch + (size_t)2 * N * G;
 #pragma omp parallel
     {
-        float *dh = malloc((size_t)2 * H * sizeof *dh), *dhn = dh + H;
+        float dh[2 * SQ_NN_RNN_MAX_HIDDEN], *dhn = dh + H;
 #pragma omp for schedule(dynamic, 1)
         for (int s = 0; s < n_seq; s++) {
             const int r0 = seq_off[s], r1 = seq_off[s + 1];
@@ -78,7 +86,6 @@ void sq_nn_gru_backward(float *dx, float *dw_ih, float *dw_hh, float *db_ih, flo
                 memcpy(dhn, dh, (size_t)H * sizeof *dh);
             }
         }
-        free(dh);
     }
     sq_nn_linear_backward(dx, dw_ih, db_ih, dgx, x, w_ih, N, IC, G);
     sq_nn_linear_backward(NULL, dw_hh, db_hh, dgh, hprev, w_hh, N, H, G);
@@ -89,10 +96,11 @@ void sq_nn_gru_backward(float *dx, float *dw_ih, float *dw_hh, float *db_ih, flo
 void sq_nn_lstm_forward(float *out, float *cache, const float *x, const float *w_ih,
                         const float *w_hh, const float *b_ih, const float *b_hh,
                         const int *seq_off, int n_seq, int IC, int H) {
+    if (too_wide(out, seq_off, n_seq, H)) return;
     const int G = 4 * H;
 #pragma omp parallel
     {
-        float *gh = malloc((size_t)G * sizeof *gh);
+        float gh[4 * SQ_NN_RNN_MAX_HIDDEN];
 #pragma omp for schedule(dynamic, 1)
         for (int s = 0; s < n_seq; s++) {
             const int r0 = seq_off[s], r1 = seq_off[s + 1];
@@ -122,7 +130,6 @@ void sq_nn_lstm_forward(float *out, float *cache, const float *x, const float *w
                 }
             }
         }
-        free(gh);
     }
 }
 
@@ -130,11 +137,12 @@ void sq_nn_lstm_backward(float *dx, float *dw_ih, float *dw_hh, float *db_ih, fl
                          const float *dout, const float *cache, const float *out, const float *x,
                          const float *w_ih, const float *w_hh, const int *seq_off, int n_seq,
                          int IC, int H, float *scratch) {
+    if (H > SQ_NN_RNN_MAX_HIDDEN) return; /* the forward gave NaN */
     const int N = seq_off[n_seq], G = 4 * H;
     float *da = scratch, *hprev = scratch + (size_t)N * G;
 #pragma omp parallel
     {
-        float *dh = malloc((size_t)3 * H * sizeof *dh), *dhn = dh + H, *dcn = dh + 2 * H;
+        float dh[3 * SQ_NN_RNN_MAX_HIDDEN], *dhn = dh + H, *dcn = dh + 2 * H;
 #pragma omp for schedule(dynamic, 1)
         for (int s = 0; s < n_seq; s++) {
             const int r0 = seq_off[s], r1 = seq_off[s + 1];
@@ -162,7 +170,6 @@ void sq_nn_lstm_backward(float *dx, float *dw_ih, float *dw_hh, float *db_ih, fl
                 memcpy(dhn, dh, (size_t)H * sizeof *dh);
             }
         }
-        free(dh);
     }
     sq_nn_linear_backward(dx, dw_ih, db_ih, da, x, w_ih, N, IC, G);
     sq_nn_linear_backward(NULL, dw_hh, db_hh, da, hprev, w_hh, N, H, G);
