@@ -1,4 +1,5 @@
-/* Full-catalogue scoring for the server: score(v) = h . E[v] for every item v, top-k.
+/* Full-catalogue scoring for the server: score(v) = h . E[v] (+ bias[v], bert4rec's output
+ * bias, added to the approximate and the exact scores alike) for every item v, top-k.
  *
  * Why not one sgemm: a request scores one sequence against the whole catalogue, so the
  * product is (1, C) x (C, V) and BLAS spends its time packing E (V x C floats, 24 MB for
