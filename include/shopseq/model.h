@@ -50,7 +50,8 @@ typedef struct sq_model_config {
                           last event masked, the recommendation task itself (the official
                           code adds one such instance per ten Cloze ones); 0 = never */
     int output_bias;   /* bert4rec: a per-item bias on the output logits, as BERT's masked-LM
-                          head (1 in the bert4rec preset, the paper; needs --loss ce) */
+                          head; needs --loss ce. -1 (the bert4rec preset) = on with ce (the
+                          paper), off with the shared loss; create settles it to 0 or 1 */
     int window;        /* itemknn: co-occurrence window; caser: L, the last L items */
     int filters_h;     /* caser: horizontal filters per height */
     int filters_v;     /* caser: vertical filters */

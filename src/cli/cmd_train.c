@@ -258,7 +258,6 @@ int sq_cmd_train(int argc, char **argv) {
     if (out_bias >= 0 && strcmp(cfg.model, "bert4rec") != 0)
         return sq_cli_usage("train", "--output-bias applies to bert4rec only (model '%s')", cfg.model);
     if (out_bias >= 0) cfg.output_bias = out_bias;
-    else if (cfg.loss != SQ_LOSS_CE) cfg.output_bias = 0; /* the bias goes with the full CE */
     if (cfg.dim % cfg.heads)
         return sq_cli_usage("train", "--dim (%d) must be a multiple of --heads (%d)", cfg.dim, cfg.heads);
     sq_nn_init(threads);

@@ -63,7 +63,6 @@ static void run_one(const char *name, const sq_dataset *ds, const sq_compare_opt
                    (st->loss == SQ_LOSS_BPRMAX && is_rnn) ||
                    ((st->loss == SQ_LOSS_BCE || st->loss == SQ_LOSS_SAMPLED) && !is_bert);
         if (take) cfg.loss = (sq_loss_kind)st->loss;
-        if (cfg.loss != SQ_LOSS_CE) cfg.output_bias = 0; /* bert4rec's bias needs the full CE */
         /* negatives go with the overridden loss (a model keeping its own keeps its own) */
         if (st->negatives > 0 && (take || st->loss < 0)) cfg.negatives = st->negatives;
         if (st->dropout >= 0) cfg.dropout = (float)st->dropout;

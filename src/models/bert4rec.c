@@ -101,7 +101,7 @@ static sq_status create(sq_model **out, const sq_model_config *cfg, sq_error *er
     if (C <= 0 || B < 1 || H <= 0 || C % H || cfg->maxlen <= 0 || cfg->n_items <= 0 ||
         cfg->batch <= 0 || cfg->dropout < 0.0f || cfg->dropout >= 1.0f ||
         cfg->mask_prob < 0.0f || cfg->mask_prob > 1.0f || !(cfg->mask_last >= 0.0f) ||
-        cfg->mask_last > 1.0f || (cfg->output_bias != 0 && cfg->output_bias != 1))
+        cfg->mask_last > 1.0f || cfg->output_bias < -1 || cfg->output_bias > 1)
         return sq_error_set(err, SQ_ERR_USAGE,
                             "bert4rec: bad config (dim %d a multiple of heads %d, blocks %d >= 1, "
                             "maxlen %d, items %d, batch %d, dropout %g, mask_prob %g, "
@@ -110,7 +110,7 @@ static sq_status create(sq_model **out, const sq_model_config *cfg, sq_error *er
                             (double)cfg->mask_prob, (double)cfg->mask_last, cfg->output_bias);
     if (cfg->loss != SQ_LOSS_CE && cfg->loss != SQ_LOSS_SHARED)
         return sq_error_set(err, SQ_ERR_USAGE, "bert4rec: --loss must be ce or shared");
-    if (cfg->output_bias && cfg->loss != SQ_LOSS_CE)
+    if (cfg->output_bias == 1 && cfg->loss != SQ_LOSS_CE)
         return sq_error_set(err, SQ_ERR_USAGE,
                             "bert4rec: the output bias needs --loss ce (give --output-bias 0 "
                             "for --loss shared)");
@@ -119,6 +119,7 @@ static sq_status create(sq_model **out, const sq_model_config *cfg, sq_error *er
     m->base.ops = &sq_bert4rec_ops;
     m->base.cfg = *cfg;
     if (m->base.cfg.mask_prob == 0.0f) m->base.cfg.mask_prob = 0.2f;
+    if (cfg->output_bias < 0) m->base.cfg.output_bias = cfg->loss == SQ_LOSS_CE;
     m->C = C, m->B = B, m->H = H, m->V = cfg->n_items, m->maxpos = cfg->maxlen + 1;
     sq_nn_params *p = &m->base.params;
     m->bix = calloc((size_t)B, sizeof *m->bix);
@@ -160,8 +161,9 @@ static sq_status create(sq_model **out, const sq_model_config *cfg, sq_error *er
     m->ht_b = add(p, "head.dense.bias", C, 0);
     m->hln_w = add(p, "head.ln.weight", C, 0);
     m->hln_b = add(p, "head.ln.bias", C, 0);
-    m->out_b = cfg->output_bias ? add(p, "head.out_bias", cfg->n_items, 0) : -1;
-    if (bad || m->hln_b < 0 || (cfg->output_bias && m->out_b < 0)) goto nomem;
+    const int with_bias = m->base.cfg.output_bias;
+    m->out_b = with_bias ? add(p, "head.out_bias", cfg->n_items, 0) : -1;
+    if (bad || m->hln_b < 0 || (with_bias && m->out_b < 0)) goto nomem;
     if (sq_nn_params_alloc(p, err) != SQ_OK) {
         destroy(&m->base);
         return SQ_ERR_NOMEM;

@@ -156,7 +156,7 @@ sq_status sq_model_config_preset(sq_model_config *c, const char *model, sq_error
         c->maxlen = 200;
         c->dropout = 0.1f;
         c->mask_prob = 0.6f;
-        c->output_bias = 1;
+        c->output_bias = -1; /* on with the full CE, which the bias needs */
         c->loss = SQ_LOSS_CE;
         c->ln_eps = 1e-12f;
     } else if (!strcmp(model, "pop") || !strcmp(model, "markov") || !strcmp(model, "itemknn")) {
